@@ -1,0 +1,299 @@
+//! The running application: `spin.toml` and `runtime.toml` turned into pre-instantiated
+//! components behind routes. Every request, from a client or chained from a component, goes
+//! through [`App::dispatch_public`] or [`App::dispatch_chained`].
+
+use crate::engine::{self, EngineLimits};
+use crate::instance::{Capabilities, ComponentInstances, GuestOutput, Lifecycle};
+use crate::manifest::Manifest;
+use crate::outbound::{AllowedHosts, OutboundHooks};
+use crate::routing::{RouteMatch, Routes};
+use crate::runtime_config::RuntimeConfig;
+use crate::sqlite::{Databases, SqliteCtx};
+use crate::variables::AppVariables;
+use wasmtime::error::Context;
+use wasmtime::{Result, bail};
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode};
+use http_body_util::{BodyExt, Full};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi_http::WasiBody;
+use wasmtime_wasi_http::handler::{
+    ExpirationError, InstantiationError, ProxyHandler, ProxyPre,
+};
+use wasmtime_wasi_http::p3::bindings::ServicePre;
+
+pub type Request = http::Request<WasiBody>;
+pub type Response = http::Response<WasiBody>;
+
+/// What `fn-host up` (or a test) asks for.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    pub manifest: PathBuf,
+    pub runtime_config: Option<PathBuf>,
+    /// Relative database paths of the runtime config resolve against this.
+    pub working_dir: PathBuf,
+    pub state_dir: PathBuf,
+    pub cache_dir: PathBuf,
+    pub lifecycle: Lifecycle,
+    pub max_instances: u32,
+    /// The environment `SPIN_VARIABLE_*` values come from.
+    pub env: Vec<(String, String)>,
+}
+
+pub struct App {
+    pub name: String,
+    pub routes: Routes,
+    components: BTreeMap<String, ProxyHandler<ComponentInstances>>,
+    request_timeout: std::time::Duration,
+}
+
+impl App {
+    /// Loads, checks, compiles (or reads from the cache) and pre-instantiates every component
+    /// that a trigger routes to. Fails with a message naming what to fix.
+    pub fn load(options: &AppOptions) -> Result<Arc<App>> {
+        let manifest = Manifest::load(&options.manifest)?;
+        let routes = Routes::new(&manifest.triggers)
+            .with_context(|| format!("invalid routes in {}", options.manifest.display()))?;
+        let runtime_config = RuntimeConfig::load(
+            options.runtime_config.as_deref(),
+            &options.working_dir,
+            &options.state_dir,
+        )?;
+        let variables = AppVariables::new(&manifest, options.env.iter().cloned());
+        let used: Vec<&str> = routes.components().collect();
+
+        let configured: Arc<[String]> =
+            runtime_config.sqlite_databases.keys().cloned().collect();
+        let mut labels_in_use = Vec::new();
+        for id in &used {
+            for label in &manifest.components[*id].sqlite_databases {
+                if !configured.contains(label) {
+                    bail!(
+                        "component `{id}` uses sqlite database `{label}`, which no runtime config \
+                         provides: add [sqlite_database.{label}] to the runtime config file{}",
+                        if options.runtime_config.is_none() {
+                            " and pass it with --runtime-config-file"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                labels_in_use.push(label.as_str());
+            }
+        }
+        let databases = Arc::new(Databases::open(&runtime_config, &labels_in_use)?);
+
+        let engine = engine::build(&EngineLimits {
+            max_instance_memory: options.lifecycle.max_memory,
+            max_instances: options.max_instances,
+        })?;
+        let linker = engine::linker(&engine)?;
+
+        let mut prepared = Vec::new();
+        for id in &used {
+            let component = &manifest.components[*id];
+            let what = format!("component `{id}`");
+            if !component.source.exists() {
+                bail!(
+                    "{what}: {} does not exist; run `fn-host build` (or `fn-host up --build`)",
+                    component.source.display()
+                );
+            }
+            let compiled = engine::load_component(&engine, &component.source, &options.cache_dir)
+                .with_context(|| what.clone())?;
+            let pre = linker.instantiate_pre(&compiled).with_context(|| {
+                format!("{what} imports an interface this host does not provide")
+            })?;
+            let pre = ServicePre::new(pre).with_context(|| {
+                format!(
+                    "{what} does not export `wasi:http/handler@0.3.0` (build it with spin-sdk 7)"
+                )
+            })?;
+            let allowed_hosts = component
+                .allowed_outbound_hosts
+                .iter()
+                .map(|entry| variables.expand(entry, &format!("{what} allowed_outbound_hosts")))
+                .collect::<Result<Vec<_>>>()?;
+            let allowed_hosts = Arc::new(AllowedHosts::parse(&allowed_hosts).with_context(|| what.clone())?);
+            let sqlite_labels: Arc<[String]> = component.sqlite_databases.iter().cloned().collect();
+            let component_variables = variables.for_component(&manifest, id)?;
+            let environment: Vec<(String, String)> = component
+                .environment
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            prepared.push(PreparedComponent {
+                id: (*id).into(),
+                pre,
+                capabilities: Box::new({
+                    let id: Arc<str> = (*id).into();
+                    let databases = databases.clone();
+                    let configured = configured.clone();
+                    move |app: Weak<App>| {
+                        let mut wasi = WasiCtx::builder();
+                        wasi.stdout(GuestOutput {
+                            component: id.clone(),
+                            stream: "stdout",
+                        })
+                        .stderr(GuestOutput {
+                            component: id.clone(),
+                            stream: "stderr",
+                        })
+                        .envs(&environment);
+                        Capabilities {
+                            wasi: wasi.build(),
+                            hooks: OutboundHooks::new(id.clone(), allowed_hosts.clone(), app),
+                            sqlite: SqliteCtx::new(
+                                databases.clone(),
+                                configured.clone(),
+                                sqlite_labels.clone(),
+                            ),
+                            variables: component_variables.clone(),
+                        }
+                    }
+                }),
+            });
+        }
+
+        Ok(Arc::new_cyclic(|app: &Weak<App>| {
+            let components = prepared
+                .into_iter()
+                .map(|component| {
+                    let app = app.clone();
+                    let capabilities = component.capabilities;
+                    let instances = ComponentInstances {
+                        id: component.id.clone(),
+                        engine: engine.clone(),
+                        pre: ProxyPre::P3(component.pre),
+                        lifecycle: options.lifecycle,
+                        capabilities: Box::new(move || capabilities(app.clone())),
+                    };
+                    (component.id.to_string(), ProxyHandler::new(instances))
+                })
+                .collect();
+            App {
+                name: manifest.application.name.clone(),
+                routes,
+                components,
+                request_timeout: options.lifecycle.request_timeout,
+            }
+        }))
+    }
+
+    /// A request from outside: routed by its path over the public routes.
+    pub async fn dispatch_public(&self, request: Request, client: Option<SocketAddr>) -> Response {
+        let path = request.uri().path().to_string();
+        let Some(route) = self.routes.find(&path) else {
+            log_request(request.method(), &path, "-", StatusCode::NOT_FOUND, Instant::now());
+            return error_response(StatusCode::NOT_FOUND, &format!("no route for {path}"));
+        };
+        self.call(route, request, client).await
+    }
+
+    /// A request a component sent to `http://<component>.spin.internal`; `None` when the app has
+    /// no such component.
+    pub async fn dispatch_chained(&self, component: &str, request: Request) -> Option<Response> {
+        let path = request.uri().path().to_string();
+        let route = self.routes.find_for_component(component, &path)?;
+        Some(self.call(route, request, None).await)
+    }
+
+    async fn call(
+        &self,
+        route: RouteMatch<'_>,
+        mut request: Request,
+        client: Option<SocketAddr>,
+    ) -> Response {
+        let start = Instant::now();
+        let component = &*route.target.component;
+        let Some(handler) = self.components.get(component) else {
+            return error_response(StatusCode::NOT_FOUND, "no such component");
+        };
+        let full_url = full_url(&request);
+        route.set_headers(request.headers_mut(), &full_url, client);
+        let method = request.method().clone();
+        let path = request.uri().path().to_string();
+        let response = match handler.handle((), request).await {
+            Ok(response) => response,
+            Err(error) => self.failure_response(component, error),
+        };
+        log_request(&method, &path, component, response.status(), start);
+        response
+    }
+
+    fn failure_response(&self, component: &str, error: wasmtime::Error) -> Response {
+        if error.is::<ExpirationError>() {
+            tracing::warn!(component, "request cut off after {:?}", self.request_timeout);
+            error_response(
+                StatusCode::GATEWAY_TIMEOUT,
+                &format!("the component did not answer within {:?}", self.request_timeout),
+            )
+        } else if error.is::<InstantiationError<()>>() {
+            tracing::error!(component, "cannot start an instance: {error:#}");
+            error_response(StatusCode::SERVICE_UNAVAILABLE, "the component could not be started")
+        } else {
+            tracing::error!(component, "component failed: {error:#}");
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, "the component failed")
+        }
+    }
+}
+
+/// A component ready to instantiate, before the app (which its hooks point back to) exists.
+struct PreparedComponent {
+    id: Arc<str>,
+    pre: ServicePre<crate::instance::InstanceState>,
+    capabilities: Box<dyn Fn(Weak<App>) -> Capabilities + Send + Sync>,
+}
+
+/// The one log line of a request: method, path, component, status, duration.
+pub fn log_request(
+    method: &http::Method,
+    path: &str,
+    component: &str,
+    status: StatusCode,
+    start: Instant,
+) {
+    tracing::info!(
+        target: "request",
+        "{method} {path} {component} {} {:.2?}",
+        status.as_u16(),
+        start.elapsed()
+    );
+}
+
+/// `spin-full-url`: the URL as the client addressed it.
+fn full_url(request: &Request) -> String {
+    let uri = request.uri();
+    if uri.authority().is_some() {
+        return uri.to_string();
+    }
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or("localhost");
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    format!("http://{host}{path}")
+}
+
+/// The host's own answers use the app's error shape, so a client sees one error format.
+pub fn error_response(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({ "result": false, "errors": [message] }).to_string();
+    let mut response = http::Response::new(body_from(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// A complete body in the type every response here carries.
+pub fn body_from(bytes: Bytes) -> WasiBody {
+    Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
+}

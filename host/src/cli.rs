@@ -1,0 +1,172 @@
+//! The command line, shaped like Spin's: `fn-host build` and `fn-host up`.
+
+use crate::app::{App, AppOptions};
+use crate::instance::Lifecycle;
+use crate::manifest::Manifest;
+use wasmtime::Result;
+use wasmtime::error::Context;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "fn-host", version, about = "Runs a Spin application (spin.toml) on wasmtime")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build every component with its `[component.<id>.build] command`, as `spin build` does.
+    Build {
+        /// The application manifest.
+        #[arg(long = "from", short = 'f', default_value = "spin.toml")]
+        manifest: PathBuf,
+    },
+    /// Serve the application, as `spin up` does.
+    Up(UpArgs),
+}
+
+#[derive(Args)]
+struct UpArgs {
+    /// The application manifest.
+    #[arg(long = "from", short = 'f', default_value = "spin.toml")]
+    manifest: PathBuf,
+    /// Build the components before serving.
+    #[arg(long)]
+    build: bool,
+    /// Spin runtime config (SQLite labels → files). Default: `runtime.toml` beside the
+    /// manifest, when there is one.
+    #[arg(long)]
+    runtime_config_file: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// Where state lives: the `default` SQLite database is `<state-dir>/sqlite_db.db`.
+    #[arg(long, default_value = ".spin")]
+    state_dir: PathBuf,
+    /// Compiled components are kept here across restarts. Default: ~/.cache/fn-host.
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Requests one instance serves before it is dropped (1 = a fresh instance per request).
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..))]
+    max_instance_reuse_count: u64,
+    /// Requests one instance serves at the same time.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
+    max_instance_concurrent_reuse_count: u64,
+    /// How long a request may take before it is answered 504 and its instance dropped.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    request_timeout: Duration,
+    /// How long an instance without work is kept for reuse.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    idle_instance_timeout: Duration,
+    /// Largest request body accepted (bytes); larger gets 413.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    max_request_body_bytes: usize,
+    /// Linear memory one instance may use (MiB).
+    #[arg(long, default_value_t = 128)]
+    max_instance_memory_mib: usize,
+    /// Instances alive at once, all components together.
+    #[arg(long, default_value_t = 1000)]
+    max_instances: u32,
+}
+
+/// Runs the command line; errors are printed with their causes and exit with status 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _log_writer = init_logging();
+    let result = match cli.command {
+        Command::Build { manifest } => Manifest::load(&manifest)
+            .and_then(|manifest| crate::component_build::build_all(&manifest)),
+        Command::Up(args) => up(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("Error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn up(args: UpArgs) -> Result<()> {
+    if args.build {
+        crate::component_build::build_all(&Manifest::load(&args.manifest)?)?;
+    }
+    let runtime_config = args
+        .runtime_config_file
+        .clone()
+        .or_else(|| beside(&args.manifest, "runtime.toml"));
+    let options = AppOptions {
+        manifest: args.manifest.clone(),
+        runtime_config,
+        working_dir: std::env::current_dir().context("cannot read the working directory")?,
+        state_dir: args.state_dir.clone(),
+        cache_dir: args.cache_dir.clone().unwrap_or_else(crate::engine::default_cache_dir),
+        lifecycle: Lifecycle {
+            max_reuse: args.max_instance_reuse_count as usize,
+            max_concurrent: args.max_instance_concurrent_reuse_count as usize,
+            idle_timeout: args.idle_instance_timeout,
+            request_timeout: args.request_timeout,
+            max_memory: args.max_instance_memory_mib * 1024 * 1024,
+        },
+        max_instances: args.max_instances,
+        env: std::env::vars().collect(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let app = App::load(&options)?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let address = listener.local_addr()?;
+        print_routes(&app, address);
+        crate::server::serve(
+            app,
+            listener,
+            args.max_request_body_bytes,
+            crate::server::shutdown_signal(),
+        )
+        .await
+    })
+}
+
+/// `runtime.toml` beside the manifest, if present.
+fn beside(manifest: &Path, name: &str) -> Option<PathBuf> {
+    let candidate = manifest.parent().unwrap_or(Path::new("")).join(name);
+    candidate.is_file().then_some(candidate)
+}
+
+/// The start-up banner, as `spin up` prints it.
+fn print_routes(app: &App, address: SocketAddr) {
+    println!("Serving http://{address}");
+    println!("Available Routes:");
+    for (route, component) in app.routes.public_routes() {
+        let (path, wildcard) = match route.strip_suffix("/...") {
+            Some(prefix) => (prefix, " (wildcard)"),
+            None => (route, ""),
+        };
+        println!("  {component}: http://{address}{path}{wildcard}");
+    }
+}
+
+/// Logs go to stdout through a background writer, so a request never waits on the terminal.
+/// `RUST_LOG` filters them (default `info`).
+fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .with_target(false)
+        .init();
+    guard
+}

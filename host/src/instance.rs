@@ -1,0 +1,269 @@
+//! Component instances and their lifecycle, as Spin 4 runs WASI 0.3 handlers: an instance
+//! serves up to `max_reuse` requests, up to `max_concurrent` at once, and is dropped after
+//! `idle_timeout` without work. A request past its deadline expires (the caller answers 504)
+//! and its instance is dropped once the others it serves finish.
+
+use crate::outbound::OutboundHooks;
+use crate::sqlite::SqliteCtx;
+use crate::variables::ComponentVariables;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use wasmtime::component::{GuestTaskId, ResourceTable};
+use wasmtime::{Engine, Store, StoreContextMut, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::handler::{
+    HandlerState, Instance, ProxyPre, ShouldAccept, WorkerExpiration, WorkerState, WorkerStatus,
+};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// How instances are reused and bounded; the flags of `fn-host up`.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifecycle {
+    pub max_reuse: usize,
+    pub max_concurrent: usize,
+    pub idle_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_memory: usize,
+}
+
+/// Everything one instance's store holds: one field per capability.
+pub struct InstanceState {
+    pub table: ResourceTable,
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: OutboundHooks,
+    pub sqlite: SqliteCtx,
+    pub variables: ComponentVariables,
+    limits: StoreLimits,
+}
+
+impl WasiView for InstanceState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for InstanceState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// What a new instance of one component is made from.
+pub struct ComponentInstances {
+    pub id: Arc<str>,
+    pub engine: Engine,
+    pub pre: ProxyPre<InstanceState>,
+    pub lifecycle: Lifecycle,
+    /// Builds the per-instance capability state (fresh WASI context, outbound hooks, ...).
+    pub capabilities: Box<dyn Fn() -> Capabilities + Send + Sync>,
+}
+
+/// The capability state of one new instance.
+pub struct Capabilities {
+    pub wasi: WasiCtx,
+    pub hooks: OutboundHooks,
+    pub sqlite: SqliteCtx,
+    pub variables: ComponentVariables,
+}
+
+impl HandlerState for ComponentInstances {
+    type StoreData = InstanceState;
+    type WorkerExpiration = Expiration;
+    type WorkerState = Worker;
+
+    async fn instantiate(&self) -> wasmtime::Result<Instance<InstanceState, Expiration, Worker>> {
+        let Capabilities {
+            wasi,
+            hooks,
+            sqlite,
+            variables,
+        } = (self.capabilities)();
+        let state = InstanceState {
+            table: ResourceTable::new(),
+            wasi,
+            http: WasiHttpCtx::new(),
+            hooks,
+            sqlite,
+            variables,
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.lifecycle.max_memory)
+                .build(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+        // Yield to the executor at every epoch tick: a busy guest cannot starve other requests,
+        // and its deadline (checked outside the guest, in `Expiration`) can take effect.
+        store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+        store.set_epoch_deadline(1);
+        let proxy = self.pre.instantiate_async(&mut store).await?;
+        Ok(Instance {
+            store,
+            proxy,
+            view: InstanceState::http,
+            expiration: Expiration {
+                lifecycle: self.lifecycle,
+                timer: Box::pin(tokio::time::sleep(self.lifecycle.idle_timeout)),
+            },
+            state: Worker {
+                id: self.id.clone(),
+                lifecycle: self.lifecycle,
+            },
+        })
+    }
+}
+
+/// Decides when an instance has had its time: idle too long, or a request past its deadline.
+pub struct Expiration {
+    lifecycle: Lifecycle,
+    timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl WorkerExpiration for Expiration {
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        status: WorkerStatus,
+        start: Instant,
+    ) -> Poll<()> {
+        let limit = match status {
+            WorkerStatus::Idle => self.lifecycle.idle_timeout,
+            WorkerStatus::Requests | WorkerStatus::PostReturn => self.lifecycle.request_timeout,
+        };
+        let deadline = tokio::time::Instant::from_std(start + limit);
+        if self.timer.deadline() != deadline {
+            self.timer.as_mut().reset(deadline);
+        }
+        self.timer.as_mut().poll(cx)
+    }
+}
+
+/// Per-instance admission policy.
+pub struct Worker {
+    id: Arc<str>,
+    lifecycle: Lifecycle,
+}
+
+impl WorkerState for Worker {
+    type StoreData = InstanceState;
+    type RequestData = ();
+
+    fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
+        if total >= self.lifecycle.max_reuse {
+            ShouldAccept::Never
+        } else if concurrent >= self.lifecycle.max_concurrent {
+            ShouldAccept::No
+        } else {
+            ShouldAccept::Yes
+        }
+    }
+
+    fn on_request_start(
+        &self,
+        _store: StoreContextMut<'_, InstanceState>,
+        _data: (),
+        _task: GuestTaskId,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
+        Box::pin(tokio::time::sleep(self.lifecycle.request_timeout))
+    }
+
+    fn drop(&self, store: Store<InstanceState>, result: wasmtime::Result<()>) {
+        if let Err(error) = result {
+            // The root cause is one line ("wasm trap: ..."); the wasm backtrace is for debugging.
+            tracing::warn!(component = %self.id, "instance dropped: {}", error.root_cause());
+            tracing::debug!(component = %self.id, "instance dropped: {error:?}");
+        }
+        drop(store);
+    }
+}
+
+/// A guest's stdout or stderr: each line becomes a log line tagged with the component id.
+#[derive(Clone)]
+pub struct GuestOutput {
+    pub component: Arc<str>,
+    pub stream: &'static str,
+}
+
+impl wasmtime_wasi::cli::IsTerminal for GuestOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl wasmtime_wasi::cli::StdoutStream for GuestOutput {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(LineLogger {
+            output: self.clone(),
+            pending: Vec::new(),
+        })
+    }
+}
+
+/// Cuts what a guest writes into lines; a partial line waits for the rest (or the drop).
+struct LineLogger {
+    output: GuestOutput,
+    pending: Vec<u8>,
+}
+
+/// A guest writing endlessly without a newline still gets logged, in pieces this long.
+const MAX_LINE: usize = 16 * 1024;
+
+impl LineLogger {
+    fn emit(&self, line: &[u8]) {
+        let line = String::from_utf8_lossy(line);
+        if line.trim().is_empty() {
+            return;
+        }
+        tracing::info!(
+            target: "guest",
+            component = %self.output.component,
+            stream = self.output.stream,
+            "{}",
+            line.trim_end_matches('\r')
+        );
+    }
+}
+
+impl tokio::io::AsyncWrite for LineLogger {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        bytes: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.pending.extend_from_slice(bytes);
+        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            self.emit(&line[..end]);
+        }
+        if self.pending.len() >= MAX_LINE {
+            let line = std::mem::take(&mut self.pending);
+            self.emit(&line);
+        }
+        Poll::Ready(Ok(bytes.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for LineLogger {
+    fn drop(&mut self) {
+        if !self.pending.is_empty() {
+            self.emit(&self.pending);
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! `spin:variables`: application variables (manifest defaults, `SPIN_VARIABLE_<NAME>` from the
+//! environment over them) expanded into each component's own variables, which are all a guest
+//! can see. Everything is resolved once at start, so a missing value fails the start, not a
+//! request.
+
+use crate::bindings::spin::variables::variables::{self, Error};
+use crate::manifest::Manifest;
+use wasmtime::{Result, bail};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use wasmtime::component::{Accessor, HasData};
+
+/// A component's variables, resolved: name → value.
+#[derive(Debug, Clone, Default)]
+pub struct ComponentVariables(Arc<BTreeMap<String, String>>);
+
+/// The prefix Spin's environment provider reads (`SPIN_VARIABLE_API_KEY` sets `api_key`).
+const ENV_PREFIX: &str = "SPIN_VARIABLE_";
+
+/// The application's variables with their values: `SPIN_VARIABLE_<NAME>` from the environment
+/// over the manifest default; `None` for a required variable nobody set.
+pub struct AppVariables(BTreeMap<String, Option<String>>);
+
+impl AppVariables {
+    /// `env` is the process environment as name → value pairs.
+    pub fn new(manifest: &Manifest, env: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut overrides: BTreeMap<String, String> = env
+            .into_iter()
+            .filter_map(|(key, value)| {
+                let name = key.strip_prefix(ENV_PREFIX)?.to_ascii_lowercase();
+                Some((name, value))
+            })
+            .collect();
+        let values = manifest
+            .variables
+            .iter()
+            .map(|(name, decl)| {
+                let value = overrides.remove(name).or_else(|| decl.default.clone());
+                (name.clone(), value)
+            })
+            .collect();
+        AppVariables(values)
+    }
+
+    /// Expands `template` with application variables; `what` names its use in the error.
+    pub fn expand(&self, template: &str, what: &str) -> Result<String> {
+        expand(template, |reference| {
+            match self.0.get(reference) {
+                Some(Some(value)) => Ok(value.as_str()),
+                Some(None) => bail!(
+                    "{what} needs application variable `{reference}`, which has no value: \
+                     set {ENV_PREFIX}{} or give it a default",
+                    reference.to_ascii_uppercase()
+                ),
+                None => bail!("{what} refers to `{reference}`, which is not in [variables]"),
+            }
+        })
+    }
+
+    /// A component's own variables, resolved.
+    pub fn for_component(&self, manifest: &Manifest, id: &str) -> Result<ComponentVariables> {
+        let mut values = BTreeMap::new();
+        if let Some(component) = manifest.components.get(id) {
+            for (name, template) in &component.variables {
+                let what = format!("component `{id}` variable `{name}`");
+                values.insert(name.clone(), self.expand(template, &what)?);
+            }
+        }
+        Ok(ComponentVariables(Arc::new(values)))
+    }
+}
+
+/// Expands a template (`"http://{{ host }}:{{ port }}"`), looking references up with `lookup`.
+pub fn expand<'a, 'b>(
+    template: &'a str,
+    mut lookup: impl FnMut(&'a str) -> Result<&'b str>,
+) -> Result<String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find("}}") else {
+            bail!("unclosed `{{{{` in {template:?}");
+        };
+        let reference = rest[start + 2..start + len].trim();
+        crate::manifest::check_variable_name(reference)?;
+        out.push_str(lookup(reference)?);
+        rest = &rest[start + len + 2..];
+    }
+    if rest.contains("}}") {
+        bail!("unopened `}}}}` in {template:?}");
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The application variables a template refers to.
+pub fn template_references(template: &str) -> Result<Vec<&str>> {
+    let mut references = Vec::new();
+    expand(template, |reference| {
+        references.push(reference);
+        Ok("")
+    })?;
+    Ok(references)
+}
+
+/// [`HasData`] marker for the `spin:variables` implementation.
+pub struct Variables;
+
+impl HasData for Variables {
+    type Data<'a> = &'a ComponentVariables;
+}
+
+impl variables::Host for &ComponentVariables {}
+
+impl<T> variables::HostWithStore<T> for Variables {
+    async fn get(store: &Accessor<T, Self>, name: String) -> Result<Result<String, Error>> {
+        if crate::manifest::check_variable_name(&name).is_err() {
+            return Ok(Err(Error::InvalidName(name)));
+        }
+        Ok(store.with(|mut access| {
+            let variables = access.get();
+            variables.0.get(&name).cloned().ok_or(Error::Undefined(name))
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn manifest(variables: &str, component_variables: &str) -> Manifest {
+        let text = format!(
+            "spin_manifest_version = 2\n[application]\nname = \"t\"\n[variables]\n{variables}\n\
+             [[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\n\
+             [component.web]\nsource = \"web.wasm\"\n[component.web.variables]\n{component_variables}\n"
+        );
+        Manifest::parse(&text, PathBuf::from("/app")).unwrap()
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_expand_into_templates() {
+        let manifest = manifest(
+            "host = { default = \"db.local\" }\nport = { default = \"5432\" }",
+            "url = \"postgres://{{ host }}:{{port}}/app\"\nplain = \"text\"",
+        );
+        let web = AppVariables::new(&manifest, env(&[]))
+            .for_component(&manifest, "web")
+            .unwrap();
+        assert_eq!(web.0["url"], "postgres://db.local:5432/app");
+        assert_eq!(web.0["plain"], "text");
+    }
+
+    #[test]
+    fn environment_overrides_defaults_and_fills_required() {
+        let manifest = manifest(
+            "host = { default = \"db.local\" }\ntoken = { required = true, secret = true }",
+            "url = \"{{ host }}\"\nauth = \"Bearer {{ token }}\"",
+        );
+        let variables = AppVariables::new(
+            &manifest,
+            env(&[
+                ("SPIN_VARIABLE_HOST", "db.prod"),
+                ("SPIN_VARIABLE_TOKEN", "s3cret"),
+                ("HOST", "ignored"),
+            ]),
+        );
+        let web = variables.for_component(&manifest, "web").unwrap();
+        assert_eq!(web.0["url"], "db.prod");
+        assert_eq!(web.0["auth"], "Bearer s3cret");
+    }
+
+    #[test]
+    fn missing_required_value_names_component_variable_and_env_key() {
+        let manifest = manifest(
+            "token = { required = true }",
+            "auth = \"{{ token }}\"",
+        );
+        let message = AppVariables::new(&manifest, env(&[]))
+            .for_component(&manifest, "web")
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("`web`"), "{message}");
+        assert!(message.contains("SPIN_VARIABLE_TOKEN"), "{message}");
+    }
+
+    #[test]
+    fn malformed_templates_are_errors() {
+        assert!(template_references("{{ open").is_err());
+        assert!(template_references("close }}").is_err());
+        assert!(template_references("{{ Bad-Name }}").is_err());
+        assert_eq!(template_references("a{{x}}b{{ y }}").unwrap(), vec!["x", "y"]);
+    }
+}

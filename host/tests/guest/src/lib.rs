@@ -1,0 +1,177 @@
+//! The host's test component. Each path exercises one capability and answers in plain text,
+//! so a test can assert exactly what the guest saw.
+
+use bytes::Bytes;
+use spin_sdk::http::body::IncomingBodyExt;
+use spin_sdk::http::{FullBody, IntoResponse, Request};
+use spin_sdk::sqlite::{Connection, Value};
+
+type Response = http::Response<FullBody<Bytes>>;
+
+fn text(status: u16, body: impl Into<String>) -> Response {
+    let mut response = http::Response::new(FullBody::new(Bytes::from(body.into())));
+    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or_default();
+    response
+}
+
+/// The value of query parameter `name` (no decoding: tests pass plain values).
+fn param<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request.uri().query()?.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then_some(value)
+    })
+}
+
+#[spin_sdk::http_service]
+async fn handle(request: Request) -> impl IntoResponse {
+    let path = request.uri().path().to_string();
+    let action = path.rsplit('/').next().unwrap_or_default();
+    match action {
+        "hello" => text(200, "hello"),
+        "headers" => headers(&request),
+        "var" => variable(param(&request, "name").unwrap_or_default()).await,
+        "put" => put(param(&request, "db").unwrap_or_default(), param(&request, "value").unwrap_or_default()).await,
+        "count" => count(param(&request, "db").unwrap_or_default()).await,
+        "abandon" => abandon(param(&request, "db").unwrap_or_default()).await,
+        "fetch" => fetch(param(&request, "url").unwrap_or_default()).await,
+        "echo" => match request.into_body().bytes().await {
+            Ok(body) => text(200, format!("{} bytes", body.len())),
+            Err(error) => text(400, format!("{error:?}")),
+        },
+        "log" => {
+            println!("a line on stdout");
+            eprintln!("a line on stderr");
+            text(200, "logged")
+        }
+        "trap" => panic!("the test guest traps on purpose"),
+        "loop" => {
+            let mut counter: u64 = 0;
+            loop {
+                counter = std::hint::black_box(counter.wrapping_add(1));
+            }
+        }
+        "grow" => {
+            let mib: usize = param(&request, "mib").and_then(|m| m.parse().ok()).unwrap_or(1);
+            let block = vec![1u8; mib * 1024 * 1024];
+            text(200, format!("allocated {} bytes", std::hint::black_box(block).len()))
+        }
+        _ => text(404, format!("the test guest has no action {action:?}")),
+    }
+}
+
+fn headers(request: &Request) -> Response {
+    let mut lines: Vec<String> = request
+        .headers()
+        .iter()
+        .filter(|(name, _)| name.as_str().starts_with("spin-"))
+        .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap_or("<binary>")))
+        .collect();
+    lines.sort();
+    text(200, lines.join("\n"))
+}
+
+async fn variable(name: &str) -> Response {
+    match spin_sdk::variables::get(name).await {
+        Ok(value) => text(200, value),
+        Err(error) => text(404, format!("{error:?}")),
+    }
+}
+
+async fn open(db: &str) -> Result<Connection, Response> {
+    Connection::open(db).await.map_err(|error| text(403, format!("{error:?}")))
+}
+
+async fn put(db: &str, value: &str) -> Response {
+    let connection = match open(db).await {
+        Ok(connection) => connection,
+        Err(response) => return response,
+    };
+    let result = async {
+        connection
+            .execute("CREATE TABLE IF NOT EXISTS items (value TEXT NOT NULL)", [])
+            .await?
+            .result()
+            .await?;
+        connection
+            .execute("INSERT INTO items (value) VALUES (?)", [Value::text(value)])
+            .await?
+            .result()
+            .await?;
+        Ok::<_, spin_sdk::sqlite::Error>(connection.last_insert_rowid().await)
+    }
+    .await;
+    match result {
+        Ok(rowid) => text(200, format!("rowid {rowid}")),
+        Err(error) => text(500, format!("{error:?}")),
+    }
+}
+
+async fn count(db: &str) -> Response {
+    let connection = match open(db).await {
+        Ok(connection) => connection,
+        Err(response) => return response,
+    };
+    let rows = async {
+        connection
+            .execute("SELECT value FROM items ORDER BY rowid", [])
+            .await?
+            .collect()
+            .await
+    }
+    .await;
+    match rows {
+        Ok(rows) => {
+            let values: Vec<&str> = rows.iter().filter_map(|row| row.get::<&str>(0)).collect();
+            text(200, values.join(","))
+        }
+        Err(error) => text(500, format!("{error:?}")),
+    }
+}
+
+/// Starts a query of many rows, reads one and drops the rest; then the same connection and a
+/// write must still work.
+async fn abandon(db: &str) -> Response {
+    let connection = match open(db).await {
+        Ok(connection) => connection,
+        Err(response) => return response,
+    };
+    let result = async {
+        let mut many = connection
+            .execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) SELECT i FROM n",
+                [],
+            )
+            .await?;
+        let first = many.next().await;
+        drop(many);
+        connection
+            .execute("CREATE TABLE IF NOT EXISTS items (value TEXT NOT NULL)", [])
+            .await?
+            .result()
+            .await?;
+        connection
+            .execute("INSERT INTO items (value) VALUES ('after-abandon')", [])
+            .await?
+            .result()
+            .await?;
+        Ok::<_, spin_sdk::sqlite::Error>(first.and_then(|row| row.get::<i64>(0)))
+    }
+    .await;
+    match result {
+        Ok(first) => text(200, format!("first row {first:?}, then wrote")),
+        Err(error) => text(500, format!("{error:?}")),
+    }
+}
+
+async fn fetch(url: &str) -> Response {
+    match spin_sdk::http::get(url).await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            match response.into_body().bytes().await {
+                Ok(body) => text(200, format!("{status} {}", String::from_utf8_lossy(&body))),
+                Err(error) => text(502, format!("{error:?}")),
+            }
+        }
+        Err(error) => text(502, format!("{error:?}")),
+    }
+}
