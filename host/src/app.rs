@@ -218,21 +218,29 @@ impl App {
         route.set_headers(request.headers_mut(), &full_url, client);
         let method = request.method().clone();
         let path = request.uri().path().to_string();
-        let response = match handler.handle((), request).await {
-            Ok(response) => response,
-            Err(error) => self.failure_response(component, error),
-        };
+        // The instance enforces the deadline too (and is dropped for it); this bound makes the
+        // answer a 504 however the expiry surfaces.
+        let response =
+            match tokio::time::timeout(self.request_timeout, handler.handle((), request)).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(error)) => self.failure_response(component, error),
+                Err(_elapsed) => self.timeout_response(component),
+            };
         log_request(&method, &path, component, response.status(), start);
         response
     }
 
+    fn timeout_response(&self, component: &str) -> Response {
+        tracing::warn!(component, "request cut off after {:?}", self.request_timeout);
+        error_response(
+            StatusCode::GATEWAY_TIMEOUT,
+            &format!("the component did not answer within {:?}", self.request_timeout),
+        )
+    }
+
     fn failure_response(&self, component: &str, error: wasmtime::Error) -> Response {
         if error.is::<ExpirationError>() {
-            tracing::warn!(component, "request cut off after {:?}", self.request_timeout);
-            error_response(
-                StatusCode::GATEWAY_TIMEOUT,
-                &format!("the component did not answer within {:?}", self.request_timeout),
-            )
+            self.timeout_response(component)
         } else if error.is::<InstantiationError<()>>() {
             tracing::error!(component, "cannot start an instance: {error:#}");
             error_response(StatusCode::SERVICE_UNAVAILABLE, "the component could not be started")

@@ -65,7 +65,7 @@ impl Routes {
                 .or_insert_with(|| (Router::new(), target.clone()));
             if let Route::Public(route) = &trigger.route {
                 let pattern = to_routefinder(route);
-                if routes.public.get_handler(pattern.as_str()).is_some() {
+                if routes.listing.iter().any(|(existing, _)| existing == route) {
                     bail!("route {route:?} is given to more than one component");
                 }
                 for router in [&mut routes.public, own] {

@@ -28,6 +28,12 @@ async fn handle(request: Request) -> impl IntoResponse {
     let action = path.rsplit('/').next().unwrap_or_default();
     match action {
         "hello" => text(200, "hello"),
+        "counter" => {
+            // Counts the requests this instance has served: shows instance reuse.
+            static SERVED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let served = SERVED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            text(200, served.to_string())
+        }
         "headers" => headers(&request),
         "var" => variable(param(&request, "name").unwrap_or_default()).await,
         "put" => put(param(&request, "db").unwrap_or_default(), param(&request, "value").unwrap_or_default()).await,

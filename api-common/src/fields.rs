@@ -1,0 +1,372 @@
+//! The named fields of a request (query string, form or JSON body), read as integers or
+//! text, each failure a message naming its field. Domain rules stay with each service:
+//! this only knows "present", "integer" and "text", plus paging, which all three share.
+
+use std::borrow::Cow;
+use std::num::IntErrorKind;
+
+use serde_json::{Map, Value};
+
+use crate::ApiError;
+
+/// A field as sent: text of a query string or form, or a JSON value.
+pub enum FieldValue<'a> {
+    Text(&'a str),
+    Json(&'a Value),
+}
+
+/// Named fields of a request. An empty query/form value or a JSON `null` counts as absent.
+pub trait Fields {
+    fn value(&self, name: &str) -> Option<FieldValue<'_>>;
+
+    /// A required 64-bit integer.
+    fn int(&self, name: &str) -> Result<i64, String> {
+        self.optional_int(name)?.ok_or_else(|| required(name))
+    }
+
+    fn optional_int(&self, name: &str) -> Result<Option<i64>, String> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(FieldValue::Text(text)) => parse_int(name, text).map(Some),
+            Some(FieldValue::Json(Value::Number(number))) => match number.as_i64() {
+                Some(int) => Ok(Some(int)),
+                // serde_json keeps integers above i64::MAX as u64; anything else is a float.
+                None if number.is_u64() => Err(too_large(name)),
+                None => Err(not_an_integer(name)),
+            },
+            Some(FieldValue::Json(_)) => Err(not_an_integer(name)),
+        }
+    }
+
+    /// Required text, as sent (not trimmed).
+    fn text(&self, name: &str) -> Result<&str, String> {
+        self.optional_text(name)?.ok_or_else(|| required(name))
+    }
+
+    fn optional_text(&self, name: &str) -> Result<Option<&str>, String> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(FieldValue::Text(text)) => Ok(Some(text)),
+            Some(FieldValue::Json(Value::String(text))) => Ok(Some(text)),
+            Some(FieldValue::Json(_)) => Err(format!("{name} must be a string")),
+        }
+    }
+}
+
+fn required(name: &str) -> String {
+    format!("{name} is required")
+}
+
+fn not_an_integer(name: &str) -> String {
+    format!("{name} must be an integer")
+}
+
+fn too_large(name: &str) -> String {
+    format!("{name} must be at most {}", i64::MAX)
+}
+
+fn parse_int(name: &str, text: &str) -> Result<i64, String> {
+    text.parse()
+        .map_err(|error: std::num::ParseIntError| match error.kind() {
+            IntErrorKind::PosOverflow => too_large(name),
+            IntErrorKind::NegOverflow => format!("{name} must be at least {}", i64::MIN),
+            _ => not_an_integer(name),
+        })
+}
+
+/// The decoded `key=value` pairs of a query string or form body (`+` and `%XX` decoded).
+/// A key given more than once takes its last value.
+pub struct Params<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'a> Params<'a> {
+    pub fn parse(encoded: &'a [u8]) -> Self {
+        Self(form_urlencoded::parse(encoded).collect())
+    }
+}
+
+impl Fields for Params<'_> {
+    fn value(&self, name: &str) -> Option<FieldValue<'_>> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_ref())
+            .filter(|value| !value.is_empty())
+            .map(FieldValue::Text)
+    }
+}
+
+/// A JSON request body, which must be an object.
+pub struct JsonObject(Map<String, Value>);
+
+impl JsonObject {
+    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        match serde_json::from_slice(body) {
+            Ok(Value::Object(object)) => Ok(Self(object)),
+            Ok(_) => Err(ApiError::bad_request("request body must be a JSON object")),
+            Err(_) => Err(ApiError::bad_request("request body must be valid JSON")),
+        }
+    }
+}
+
+impl Fields for JsonObject {
+    fn value(&self, name: &str) -> Option<FieldValue<'_>> {
+        self.0
+            .get(name)
+            .filter(|value| !value.is_null())
+            .map(FieldValue::Json)
+    }
+}
+
+/// The field errors of one request, so the client learns all of them at once.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<String>);
+
+impl FieldErrors {
+    /// The field's value, or `None` with its message recorded.
+    pub fn check<T>(&mut self, field: Result<T, String>) -> Option<T> {
+        field.map_err(|message| self.0.push(message)).ok()
+    }
+
+    /// `value` if no field failed, else 400 with every message.
+    pub fn finish<T>(self, value: Option<T>) -> Result<T, ApiError> {
+        match value {
+            Some(value) if self.0.is_empty() => Ok(value),
+            _ => Err(ApiError::new(http::StatusCode::BAD_REQUEST, self.0)),
+        }
+    }
+}
+
+/// Which page of a newest-first list: `page_num` (default 1, at least 1) and `page_size`
+/// (default 10, 1 to 100).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    num: i64,
+    size: i64,
+}
+
+impl Page {
+    pub const MAX_SIZE: i64 = 100;
+    const DEFAULT_SIZE: i64 = 10;
+
+    pub fn parse(fields: &impl Fields, errors: &mut FieldErrors) -> Option<Self> {
+        let num = errors.check(fields.optional_int("page_num").and_then(
+            |num| match num.unwrap_or(1) {
+                num if num >= 1 => Ok(num),
+                _ => Err("page_num must be at least 1".to_owned()),
+            },
+        ));
+        let size = errors.check(fields.optional_int("page_size").and_then(|size| {
+            match size.unwrap_or(Self::DEFAULT_SIZE) {
+                size if (1..=Self::MAX_SIZE).contains(&size) => Ok(size),
+                _ => Err(format!(
+                    "page_size must be between 1 and {}",
+                    Self::MAX_SIZE
+                )),
+            }
+        }));
+        Some(Self {
+            num: num?,
+            size: size?,
+        })
+    }
+
+    pub fn num(self) -> i64 {
+        self.num
+    }
+
+    pub fn size(self) -> i64 {
+        self.size
+    }
+
+    /// Rows to skip; `None` when the page lies beyond any possible row (the product
+    /// overflows i64), so the caller can answer an empty page without asking the store.
+    pub fn offset(self) -> Option<i64> {
+        (self.num - 1).checked_mul(self.size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::StatusCode;
+
+    use super::*;
+
+    fn page(query: &str) -> Result<Page, ApiError> {
+        let mut errors = FieldErrors::default();
+        let page = Page::parse(&Params::parse(query.as_bytes()), &mut errors);
+        errors.finish(page)
+    }
+
+    fn messages(error: ApiError) -> Vec<String> {
+        assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+        error.errors().to_vec()
+    }
+
+    #[test]
+    fn paging_defaults_to_the_first_ten() {
+        let first = page("").unwrap();
+        assert_eq!(
+            (first.num(), first.size(), first.offset()),
+            (1, 10, Some(0))
+        );
+        // Empty values count as absent.
+        assert_eq!(page("page_num=&page_size=").unwrap(), first);
+    }
+
+    #[test]
+    fn paging_accepts_its_boundaries() {
+        let page_100 = page("page_num=3&page_size=100").unwrap();
+        assert_eq!((page_100.num(), page_100.size()), (3, 100));
+        assert_eq!(page_100.offset(), Some(200));
+        assert_eq!(page("page_size=1").unwrap().size(), 1);
+    }
+
+    #[test]
+    fn paging_refuses_out_of_range_values_naming_the_field() {
+        assert_eq!(
+            messages(page("page_size=101").unwrap_err()),
+            ["page_size must be between 1 and 100"]
+        );
+        assert_eq!(
+            messages(page("page_size=0").unwrap_err()),
+            ["page_size must be between 1 and 100"]
+        );
+        assert_eq!(
+            messages(page("page_num=0").unwrap_err()),
+            ["page_num must be at least 1"]
+        );
+        assert_eq!(
+            messages(page("page_num=-3").unwrap_err()),
+            ["page_num must be at least 1"]
+        );
+    }
+
+    #[test]
+    fn paging_reports_both_fields_at_once() {
+        assert_eq!(
+            messages(page("page_num=x&page_size=1.5").unwrap_err()),
+            [
+                "page_num must be an integer",
+                "page_size must be an integer"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_page_beyond_any_row_has_no_offset() {
+        let far = page(&format!("page_num={}&page_size=100", i64::MAX)).unwrap();
+        assert_eq!(far.offset(), None);
+    }
+
+    #[test]
+    fn integers_of_text_fields() {
+        let params = Params::parse(
+            b"a=42&b=-7&c=%2B5&d=abc&e=9223372036854775807&f=9223372036854775808\
+              &g=-9223372036854775809&h=1.0&i=+1&j=0x10&k=",
+        );
+        assert_eq!(params.int("a"), Ok(42));
+        assert_eq!(params.int("b"), Ok(-7));
+        assert_eq!(params.int("c"), Ok(5));
+        assert_eq!(params.int("d"), Err("d must be an integer".into()));
+        assert_eq!(params.int("e"), Ok(i64::MAX));
+        assert_eq!(
+            params.int("f"),
+            Err("f must be at most 9223372036854775807".into())
+        );
+        assert_eq!(
+            params.int("g"),
+            Err("g must be at least -9223372036854775808".into())
+        );
+        assert_eq!(params.int("h"), Err("h must be an integer".into()));
+        // `+` decodes to a space, which is not part of an integer.
+        assert_eq!(params.int("i"), Err("i must be an integer".into()));
+        assert_eq!(params.int("j"), Err("j must be an integer".into()));
+        assert_eq!(params.int("k"), Err("k is required".into()));
+        assert_eq!(params.int("missing"), Err("missing is required".into()));
+        assert_eq!(params.optional_int("missing"), Ok(None));
+        assert_eq!(params.optional_int("k"), Ok(None));
+    }
+
+    #[test]
+    fn text_fields_are_percent_and_plus_decoded() {
+        let params = Params::parse(b"name=Ann+Lee%20%26+Co%3D&city=S%C3%A3o+Paulo&raw=%zz");
+        assert_eq!(params.text("name"), Ok("Ann Lee & Co="));
+        assert_eq!(params.text("city"), Ok("São Paulo"));
+        assert_eq!(params.text("raw"), Ok("%zz"));
+        assert_eq!(params.text("none"), Err("none is required".into()));
+        assert_eq!(params.optional_text("none"), Ok(None));
+    }
+
+    #[test]
+    fn the_last_of_repeated_keys_wins() {
+        let params = Params::parse(b"a=1&a=2");
+        assert_eq!(params.int("a"), Ok(2));
+    }
+
+    #[test]
+    fn integers_of_json_fields() {
+        let object = JsonObject::parse(
+            br#"{"a": 42, "b": -1, "c": 9223372036854775807, "d": 9223372036854775808,
+                 "e": 1.5, "f": 6000.0, "g": "42", "h": true, "i": null, "j": [1]}"#,
+        )
+        .unwrap();
+        assert_eq!(object.int("a"), Ok(42));
+        assert_eq!(object.int("b"), Ok(-1));
+        assert_eq!(object.int("c"), Ok(i64::MAX));
+        assert_eq!(
+            object.int("d"),
+            Err("d must be at most 9223372036854775807".into())
+        );
+        for name in ["e", "f", "g", "h", "j"] {
+            assert_eq!(object.int(name), Err(format!("{name} must be an integer")));
+        }
+        assert_eq!(object.int("i"), Err("i is required".into()));
+        assert_eq!(object.int("missing"), Err("missing is required".into()));
+    }
+
+    #[test]
+    fn text_of_json_fields() {
+        let object = JsonObject::parse(br#"{"name": " Ann ", "n": 5, "z": null}"#).unwrap();
+        assert_eq!(object.text("name"), Ok(" Ann "));
+        assert_eq!(object.text("n"), Err("n must be a string".into()));
+        assert_eq!(object.text("z"), Err("z is required".into()));
+    }
+
+    #[test]
+    fn json_bodies_must_be_objects() {
+        for (body, message) in [
+            (&b"{"[..], "request body must be valid JSON"),
+            (b"", "request body must be valid JSON"),
+            (b"\xff", "request body must be valid JSON"),
+            (b"[1]", "request body must be a JSON object"),
+            (b"\"name\"", "request body must be a JSON object"),
+            (b"null", "request body must be a JSON object"),
+        ] {
+            let Err(error) = JsonObject::parse(body) else {
+                panic!("{body:?} parsed")
+            };
+            assert_eq!(messages(error), [message]);
+        }
+    }
+
+    #[test]
+    fn deeply_nested_json_is_refused_not_overflowing() {
+        let body = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(JsonObject::parse(body.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn field_errors_collect_every_message() {
+        let mut errors = FieldErrors::default();
+        let a = errors.check::<i64>(Err("a is required".into()));
+        let b = errors.check(Ok(2));
+        let c = errors.check::<i64>(Err("c must be an integer".into()));
+        let result = errors.finish(a.zip(b).zip(c));
+        assert_eq!(
+            messages(result.unwrap_err()),
+            ["a is required", "c must be an integer"]
+        );
+        assert_eq!(FieldErrors::default().finish(Some(1)), Ok(1));
+    }
+}

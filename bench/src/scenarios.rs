@@ -1,0 +1,256 @@
+//! The requests measured, the same for every system.
+
+use crate::systems::Ports;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// How many distinct random URLs or bodies a scenario cycles through (oha picks one at random
+/// for each request).
+const VARIANTS: usize = 10_000;
+
+/// Which service a scenario talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    Listings,
+    Users,
+    Public,
+    /// The trivial component (host only): what instantiate-and-respond costs.
+    Floor,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Scenario {
+    /// Stable id, used in the JSON and on the command line.
+    pub id: &'static str,
+    /// What the table shows.
+    pub title: &'static str,
+    /// Short label for the chart.
+    pub short: &'static str,
+    pub service: Service,
+    pub method: Method,
+    shape: Shape,
+    /// Measured again at every extra size of a scale run.
+    pub scale: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Shape {
+    Fixed(&'static str),
+    /// `prefix{random user id}suffix`
+    RandomUser(&'static str, &'static str),
+    /// `POST /public-api/listings` with random JSON bodies.
+    CreateListing,
+}
+
+pub const ALL: &[Scenario] = &[
+    Scenario {
+        id: "listings_page10",
+        title: "GET /listings?page_size=10",
+        short: "listings p10",
+        service: Service::Listings,
+        method: Method::Get,
+        shape: Shape::Fixed("/listings?page_size=10"),
+        scale: true,
+    },
+    Scenario {
+        id: "listings_by_user",
+        title: "GET /listings?user_id={id}",
+        short: "listings user_id",
+        service: Service::Listings,
+        method: Method::Get,
+        shape: Shape::RandomUser("/listings?user_id=", ""),
+        scale: true,
+    },
+    Scenario {
+        id: "user_by_id",
+        title: "GET /users/{id}",
+        short: "users/{id}",
+        service: Service::Users,
+        method: Method::Get,
+        shape: Shape::RandomUser("/users/", ""),
+        scale: false,
+    },
+    Scenario {
+        id: "public_page10",
+        title: "GET /public-api/listings?page_size=10",
+        short: "public p10",
+        service: Service::Public,
+        method: Method::Get,
+        shape: Shape::Fixed("/public-api/listings?page_size=10"),
+        scale: false,
+    },
+    Scenario {
+        id: "public_page50",
+        title: "GET /public-api/listings?page_size=50",
+        short: "public p50",
+        service: Service::Public,
+        method: Method::Get,
+        shape: Shape::Fixed("/public-api/listings?page_size=50"),
+        scale: false,
+    },
+    // Writes last, so that every read above sees the seeded size.
+    Scenario {
+        id: "public_create_listing",
+        title: "POST /public-api/listings",
+        short: "POST public",
+        service: Service::Public,
+        method: Method::Post,
+        shape: Shape::CreateListing,
+        scale: false,
+    },
+    Scenario {
+        id: "floor_hello",
+        title: "GET /guest/hello (trivial component)",
+        short: "floor",
+        service: Service::Floor,
+        method: Method::Get,
+        shape: Shape::Fixed("/guest/hello"),
+        scale: false,
+    },
+];
+
+pub fn by_id(id: &str) -> Option<&'static Scenario> {
+    ALL.iter().find(|s| s.id == id)
+}
+
+/// What oha is asked to send.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Requests {
+    /// One URL.
+    Url(String),
+    /// Random URLs from this list.
+    Urls(Vec<String>),
+    /// POST JSON, random bodies from this list, to one URL.
+    JsonBodies { url: String, bodies: Vec<String> },
+}
+
+impl Scenario {
+    pub fn is_get(&self) -> bool {
+        self.method == Method::Get
+    }
+
+    /// An API scenario (everything but the floor).
+    pub fn is_api(&self) -> bool {
+        self.service != Service::Floor
+    }
+
+    /// The requests for a system on `ports` whose users have `user_ids`; the same `seed`
+    /// gives every system the same sequence of ids and bodies.
+    pub fn requests(&self, ports: &Ports, user_ids: &[u64], seed: u64) -> Requests {
+        let port = match self.service {
+            Service::Listings => ports.listings,
+            Service::Users => ports.users,
+            Service::Public | Service::Floor => ports.public,
+        };
+        let base = format!("http://127.0.0.1:{port}");
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ hash(self.id));
+        let random_user = |rng: &mut ChaCha8Rng| match user_ids.len() {
+            0 => 1,
+            n => user_ids[rng.random_range(0..n)],
+        };
+        match self.shape {
+            Shape::Fixed(path) => Requests::Url(format!("{base}{path}")),
+            Shape::RandomUser(prefix, suffix) => Requests::Urls(
+                (0..VARIANTS)
+                    .map(|_| format!("{base}{prefix}{}{suffix}", random_user(&mut rng)))
+                    .collect(),
+            ),
+            Shape::CreateListing => Requests::JsonBodies {
+                url: format!("{base}/public-api/listings"),
+                bodies: (0..VARIANTS)
+                    .map(|_| {
+                        let user_id = random_user(&mut rng);
+                        let (kind, price) = if rng.random_bool(0.5) {
+                            ("rent", rng.random_range(500..=20_000))
+                        } else {
+                            ("sale", rng.random_range(100_000..=5_000_000))
+                        };
+                        format!(
+                            r#"{{"user_id":{user_id},"listing_type":"{kind}","price":{price}}}"#
+                        )
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+/// FNV-1a: a fixed per-scenario seed offset (std's hasher is randomised per process).
+fn hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PORTS: Ports = Ports {
+        listings: 1,
+        users: 2,
+        public: 3,
+    };
+
+    #[test]
+    fn ids_are_unique_and_found() {
+        for scenario in ALL {
+            assert_eq!(by_id(scenario.id).map(|s| s.title), Some(scenario.title));
+        }
+        let mut ids: Vec<_> = ALL.iter().map(|s| s.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), ALL.len());
+        assert!(by_id("nope").is_none());
+    }
+
+    #[test]
+    fn urls_go_to_the_right_service() {
+        let ids = [7, 8, 9];
+        let listings = by_id("listings_page10").map(|s| s.requests(&PORTS, &ids, 1));
+        assert_eq!(
+            listings,
+            Some(Requests::Url(
+                "http://127.0.0.1:1/listings?page_size=10".into()
+            ))
+        );
+        let Some(Requests::Urls(urls)) = by_id("user_by_id").map(|s| s.requests(&PORTS, &ids, 1))
+        else {
+            panic!("user_by_id has random URLs");
+        };
+        assert_eq!(urls.len(), VARIANTS);
+        assert!(urls.iter().all(|u| {
+            ["7", "8", "9"]
+                .iter()
+                .any(|id| *u == format!("http://127.0.0.1:2/users/{id}"))
+        }));
+    }
+
+    #[test]
+    fn bodies_are_valid_json_and_reproducible() {
+        let Some(scenario) = by_id("public_create_listing") else {
+            panic!("missing scenario");
+        };
+        let first = scenario.requests(&PORTS, &[4, 5], 42);
+        assert_eq!(first, scenario.requests(&PORTS, &[4, 5], 42));
+        let Requests::JsonBodies { url, bodies } = first else {
+            panic!("POST has bodies");
+        };
+        assert_eq!(url, "http://127.0.0.1:3/public-api/listings");
+        for body in bodies.iter().take(100) {
+            let value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+            assert!(matches!(value["user_id"].as_u64(), Some(4 | 5)), "{body}");
+            assert!(value["price"].as_i64().unwrap_or(0) > 0);
+            assert!(matches!(
+                value["listing_type"].as_str(),
+                Some("rent" | "sale")
+            ));
+        }
+    }
+}

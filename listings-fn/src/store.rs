@@ -1,0 +1,142 @@
+//! Every SQL statement of the listing service: its schema, the schema's migrations and the
+//! queries. SQL text is constant so the host can cache each prepared statement.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result};
+use api_common::now_micros;
+use spin_sdk::sqlite::{Connection, RowResult, Value};
+
+use crate::model::{Listing, ListingType, ListingsQuery, NewListing};
+
+/// The database label, as spin.toml grants it.
+const DATABASE: &str = "listings";
+
+/// The schema, one step per version; `PRAGMA user_version` counts the steps applied.
+/// Each statement is idempotent, so instances migrating at the same time all succeed.
+const MIGRATIONS: &[&[&str]] = &[&[
+    "CREATE TABLE IF NOT EXISTS listings (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL,
+        listing_type TEXT NOT NULL CHECK (listing_type IN ('rent', 'sale')),
+        price INTEGER NOT NULL CHECK (price > 0),
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    )",
+    "CREATE INDEX IF NOT EXISTS listings_newest ON listings (created_at DESC, id DESC)",
+    "CREATE INDEX IF NOT EXISTS listings_by_user_newest
+        ON listings (user_id, created_at DESC, id DESC)",
+    "PRAGMA user_version = 1",
+]];
+
+const SCHEMA_VERSION: &str = "PRAGMA user_version";
+
+const NEWEST: &str = "SELECT id, user_id, listing_type, price, created_at, updated_at
+    FROM listings ORDER BY created_at DESC, id DESC LIMIT ?1 OFFSET ?2";
+
+const NEWEST_OF_USER: &str = "SELECT id, user_id, listing_type, price, created_at, updated_at
+    FROM listings WHERE user_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2 OFFSET ?3";
+
+/// The timestamp is never below the newest row's, so ids and `created_at` grow together
+/// and newest-first paging is stable even if the clock steps back. One statement: atomic.
+const INSERT: &str = "INSERT INTO listings (user_id, listing_type, price, created_at, updated_at)
+    SELECT ?1, ?2, ?3, stamp, stamp
+    FROM (SELECT MAX(?4, COALESCE((SELECT MAX(created_at) FROM listings), 0)) AS stamp)
+    RETURNING id, user_id, listing_type, price, created_at, updated_at";
+
+/// Whether this instance has brought the schema up to date (instances may serve many requests).
+static MIGRATED: AtomicBool = AtomicBool::new(false);
+
+/// A connection to the listings database, its schema up to date.
+pub struct Store(Connection);
+
+impl Store {
+    pub async fn open() -> Result<Self> {
+        let connection = Connection::open(DATABASE)
+            .await
+            .context("opening the listings database")?;
+        let store = Self(connection);
+        if !MIGRATED.load(Ordering::Relaxed) {
+            store
+                .migrate()
+                .await
+                .context("migrating the listings schema")?;
+            MIGRATED.store(true, Ordering::Relaxed);
+        }
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let version = self
+            .rows(SCHEMA_VERSION, [])
+            .await?
+            .first()
+            .and_then(|row| row.get::<usize>(0))
+            .context("reading user_version")?;
+        for statement in MIGRATIONS.iter().skip(version).copied().flatten() {
+            self.rows(statement, []).await?;
+        }
+        Ok(())
+    }
+
+    /// One page of listings, newest first.
+    pub async fn newest(&self, query: &ListingsQuery) -> Result<Vec<Listing>> {
+        let Some(offset) = query.page.offset() else {
+            return Ok(Vec::new());
+        };
+        let limit = Value::Integer(query.page.size());
+        let offset = Value::Integer(offset);
+        let rows = match query.user_id {
+            Some(user_id) => {
+                let user_id = Value::Integer(user_id.get());
+                self.rows(NEWEST_OF_USER, [user_id, limit, offset]).await?
+            }
+            None => self.rows(NEWEST, [limit, offset]).await?,
+        };
+        rows.iter().map(listing).collect()
+    }
+
+    /// Stores a listing and returns it as stored.
+    pub async fn insert(&self, new: &NewListing) -> Result<Listing> {
+        let parameters = [
+            Value::Integer(new.user_id.get()),
+            Value::Text(new.listing_type.as_str().to_owned()),
+            Value::Integer(new.price.get()),
+            Value::Integer(now_micros()),
+        ];
+        let rows = self.rows(INSERT, parameters).await?;
+        listing(rows.first().context("INSERT returned no row")?)
+    }
+
+    async fn rows(
+        &self,
+        statement: &str,
+        parameters: impl IntoIterator<Item = Value>,
+    ) -> Result<Vec<RowResult>> {
+        Ok(self
+            .0
+            .execute(statement, parameters)
+            .await?
+            .collect()
+            .await?)
+    }
+}
+
+/// A row of `id, user_id, listing_type, price, created_at, updated_at`.
+fn listing(row: &RowResult) -> Result<Listing> {
+    let int = |column: usize| {
+        row.get::<i64>(column)
+            .with_context(|| format!("listings column {column} is not an integer"))
+    };
+    let listing_type = row
+        .get::<&str>(2)
+        .context("listings column 2 is not text")?;
+    Ok(Listing {
+        id: int(0)?,
+        user_id: int(1)?,
+        listing_type: ListingType::parse(listing_type).map_err(anyhow::Error::msg)?,
+        price: int(3)?,
+        created_at: int(4)?,
+        updated_at: int(5)?,
+    })
+}

@@ -1,0 +1,46 @@
+//! One function per endpoint: parse the request, call the services, answer.
+
+use api_common::{ApiError, JSON, JsonObject, JsonResponse, Params, json, read_body, success};
+use http::StatusCode;
+use spin_sdk::http::Request;
+
+use crate::model::{ListingsQuery, NewListing, UserName, distinct_user_ids, with_users};
+use crate::upstream::Services;
+
+/// `GET /public-api/listings?page_num&page_size&user_id`: two upstream calls whatever
+/// the page size, the page of listings and then all of its users at once.
+pub async fn list_listings(query: &str) -> Result<JsonResponse, ApiError> {
+    let query = ListingsQuery::parse(&Params::parse(query.as_bytes()))?;
+    let services = Services::configured().await?;
+    let listings = services.listings.newest(&query).await?;
+    let user_ids = distinct_user_ids(&listings);
+    let users = if user_ids.is_empty() {
+        Vec::new()
+    } else {
+        services.users.by_ids(&user_ids).await?
+    };
+    Ok(success("listings", &with_users(&listings, &users)))
+}
+
+/// `POST /public-api/users` (JSON: `{"name": "..."}`)
+pub async fn create_user(request: Request) -> Result<JsonResponse, ApiError> {
+    let body = read_body(request, JSON).await?;
+    let name = UserName::parse(&JsonObject::parse(&body)?)?;
+    let created = Services::configured().await?.users.create(&name).await?;
+    Ok(json(StatusCode::OK, &created))
+}
+
+/// `POST /public-api/listings` (JSON: `{"user_id": 1, "listing_type": "rent", "price": 6000}`)
+pub async fn create_listing(request: Request) -> Result<JsonResponse, ApiError> {
+    let body = read_body(request, JSON).await?;
+    let new = NewListing::parse(&JsonObject::parse(&body)?)?;
+    let services = Services::configured().await?;
+    if !services.users.exists(new.user_id).await? {
+        let user_id = new.user_id.get();
+        return Err(ApiError::not_found(format!(
+            "user {user_id} does not exist"
+        )));
+    }
+    let created = services.listings.create(&new).await?;
+    Ok(json(StatusCode::OK, &created))
+}

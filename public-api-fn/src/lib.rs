@@ -1,0 +1,27 @@
+//! The public API: what external clients call. It reaches listings and users only through
+//! the listing and user services' HTTP APIs.
+
+mod handlers;
+mod model;
+mod upstream;
+
+use api_common::{ApiError, JsonResponse, route_path};
+use http::Method;
+use spin_sdk::http::Request;
+
+/// Dispatches a request to its endpoint. It is the Spin entry point on wasm only: natively
+/// the export's symbol names do not link, and the unit tests need no entry point.
+#[cfg_attr(target_arch = "wasm32", spin_sdk::http_service)]
+pub async fn handle(request: Request) -> JsonResponse {
+    let result = match (route_path(request.uri().path()), request.method()) {
+        ("/public-api/listings", &Method::GET) => {
+            handlers::list_listings(request.uri().query().unwrap_or_default()).await
+        }
+        ("/public-api/listings", &Method::POST) => handlers::create_listing(request).await,
+        ("/public-api/listings", _) => Err(ApiError::method_not_allowed("GET, POST")),
+        ("/public-api/users", &Method::POST) => handlers::create_user(request).await,
+        ("/public-api/users", _) => Err(ApiError::method_not_allowed("POST")),
+        _ => Err(ApiError::no_route()),
+    };
+    result.unwrap_or_else(ApiError::into_response)
+}

@@ -1,0 +1,237 @@
+//! Typed clients of the listing and user services, which the public API reaches over
+//! their HTTP APIs only. Base URLs and the per-call timeout come from the Spin variables
+//! `listings_url`, `users_url` and `upstream_timeout_ms`.
+
+use std::fmt::Display;
+use std::pin::pin;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use api_common::{ApiError, ErrorBody, FORM};
+use futures::future::{Either, select};
+use http::{Method, StatusCode, Uri, header};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use spin_sdk::http::body::IncomingBodyExt;
+
+use crate::model::{
+    CreatedListing, CreatedUser, Listing, ListingsQuery, NewListing, User, UserId, UserName,
+};
+
+/// Both services, as configured.
+pub struct Services {
+    pub listings: ListingService,
+    pub users: UserService,
+}
+
+/// Variables do not change while the app runs: read once per instance.
+static SERVICES: OnceLock<Services> = OnceLock::new();
+
+impl Services {
+    /// The clients as the variables configure them; a bad or missing variable is a 500.
+    pub async fn configured() -> Result<&'static Self, ApiError> {
+        if let Some(services) = SERVICES.get() {
+            return Ok(services);
+        }
+        let timeout = variable("upstream_timeout_ms")
+            .await?
+            .trim()
+            .parse()
+            .ok()
+            .filter(|millis| *millis > 0)
+            .map(Duration::from_millis)
+            .ok_or_else(|| misconfigured("upstream_timeout_ms must be a positive integer"))?;
+        let listings = Upstream::new("listing service", &variable("listings_url").await?, timeout)?;
+        let users = Upstream::new("user service", &variable("users_url").await?, timeout)?;
+        Ok(SERVICES.get_or_init(|| Self {
+            listings: ListingService(listings),
+            users: UserService(users),
+        }))
+    }
+}
+
+async fn variable(name: &str) -> Result<String, ApiError> {
+    spin_sdk::variables::get(name)
+        .await
+        .map_err(|error| misconfigured(format_args!("variable {name}: {error}")))
+}
+
+fn misconfigured(detail: impl Display) -> ApiError {
+    ApiError::internal(format!("public API misconfigured: {detail}"))
+}
+
+/// The listing service's API.
+pub struct ListingService(Upstream);
+
+#[derive(Deserialize)]
+struct ListingsPage {
+    listings: Vec<Listing>,
+}
+
+impl ListingService {
+    /// `GET /listings`: one page, newest first.
+    pub async fn newest(&self, query: &ListingsQuery) -> Result<Vec<Listing>, ApiError> {
+        let mut path = format!(
+            "/listings?page_num={}&page_size={}",
+            query.page.num(),
+            query.page.size()
+        );
+        if let Some(user_id) = query.user_id {
+            path.push_str(&format!("&user_id={}", user_id.get()));
+        }
+        let page: ListingsPage = self
+            .0
+            .decode(self.0.call(Method::GET, &path, None).await?)?;
+        Ok(page.listings)
+    }
+
+    /// `POST /listings`: stores a listing (whose user the caller has checked).
+    pub async fn create(&self, new: &NewListing) -> Result<CreatedListing, ApiError> {
+        let form = form_urlencoded::Serializer::new(String::new())
+            .append_pair("user_id", &new.user_id.get().to_string())
+            .append_pair("listing_type", new.listing_type.as_str())
+            .append_pair("price", &new.price.get().to_string())
+            .finish();
+        self.0
+            .decode(self.0.call(Method::POST, "/listings", Some(form)).await?)
+    }
+}
+
+/// The user service's API.
+pub struct UserService(Upstream);
+
+#[derive(Deserialize)]
+struct UsersPage {
+    users: Vec<User>,
+}
+
+impl UserService {
+    /// `GET /users?ids=...`: the users of these ids that exist, all in one call.
+    pub async fn by_ids(&self, ids: &[i64]) -> Result<Vec<User>, ApiError> {
+        let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let path = format!("/users?ids={}", ids.join(","));
+        let page: UsersPage = self
+            .0
+            .decode(self.0.call(Method::GET, &path, None).await?)?;
+        Ok(page.users)
+    }
+
+    /// `GET /users/{id}`: whether the user exists.
+    pub async fn exists(&self, id: UserId) -> Result<bool, ApiError> {
+        let answer = self
+            .0
+            .call(Method::GET, &format!("/users/{}", id.get()), None)
+            .await?;
+        match answer.status {
+            StatusCode::OK => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(self.0.failure(answer)),
+        }
+    }
+
+    /// `POST /users`: stores a user.
+    pub async fn create(&self, name: &UserName) -> Result<CreatedUser, ApiError> {
+        let form = form_urlencoded::Serializer::new(String::new())
+            .append_pair("name", name.as_str())
+            .finish();
+        self.0
+            .decode(self.0.call(Method::POST, "/users", Some(form)).await?)
+    }
+}
+
+/// One service: where it is and how long a call to it may take.
+struct Upstream {
+    /// As error messages name it, e.g. "listing service".
+    name: &'static str,
+    /// Without a trailing slash, so paths append to it.
+    base_url: String,
+    timeout: Duration,
+}
+
+/// A service's answer.
+struct Answer {
+    status: StatusCode,
+    body: Vec<u8>,
+}
+
+impl Upstream {
+    fn new(name: &'static str, base_url: &str, timeout: Duration) -> Result<Self, ApiError> {
+        let base_url = base_url.trim().trim_end_matches('/');
+        // Checked once here, so the URLs built on it are valid.
+        match base_url.parse::<Uri>() {
+            Ok(uri) if uri.scheme().is_some() && uri.authority().is_some() => Ok(Self {
+                name,
+                base_url: base_url.to_owned(),
+                timeout,
+            }),
+            _ => Err(misconfigured(format_args!(
+                "the {name} URL {base_url:?} is not an absolute http URL"
+            ))),
+        }
+    }
+
+    /// Calls the service, its whole answer within the timeout; `form` goes as the body.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        form: Option<String>,
+    ) -> Result<Answer, ApiError> {
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base_url));
+        if form.is_some() {
+            request = request.header(header::CONTENT_TYPE, FORM);
+        }
+        let request = request.body(form.unwrap_or_default()).map_err(|error| {
+            ApiError::internal(format!("invalid {} request: {error}", self.name))
+        })?;
+        let exchange = async {
+            let response = spin_sdk::http::send(request)
+                .await
+                .map_err(|error| self.unavailable(error))?;
+            let status = response.status();
+            let body = response
+                .into_body()
+                .bytes()
+                .await
+                .map_err(|error| self.unavailable(error))?;
+            Ok(Answer {
+                status,
+                body: body.into(),
+            })
+        };
+        match select(pin!(exchange), pin!(spin_sdk::time::sleep(self.timeout))).await {
+            Either::Left((answer, _)) => answer,
+            Either::Right(_) => Err(ApiError::gateway_timeout(format!(
+                "{} did not answer within {} ms",
+                self.name,
+                self.timeout.as_millis()
+            ))),
+        }
+    }
+
+    /// The body of a 200 answer as `T`, else the failure.
+    fn decode<T: DeserializeOwned>(&self, answer: Answer) -> Result<T, ApiError> {
+        if answer.status != StatusCode::OK {
+            return Err(self.failure(answer));
+        }
+        serde_json::from_slice(&answer.body)
+            .map_err(|error| self.unavailable(format_args!("invalid answer: {error}")))
+    }
+
+    /// A client error of the service passes through as it is (status and messages): the
+    /// client's request was wrong. Anything else means the service is not working.
+    fn failure(&self, answer: Answer) -> ApiError {
+        if answer.status.is_client_error()
+            && let Ok(body) = serde_json::from_slice::<ErrorBody>(&answer.body)
+        {
+            return ApiError::new(answer.status, body.errors);
+        }
+        self.unavailable(format_args!("answered {}", answer.status))
+    }
+
+    fn unavailable(&self, detail: impl Display) -> ApiError {
+        ApiError::bad_gateway(format!("{} unavailable: {detail}", self.name))
+    }
+}

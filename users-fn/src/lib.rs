@@ -1,0 +1,31 @@
+//! The user service: users, in its own `users` database.
+
+mod handlers;
+mod model;
+mod store;
+
+use api_common::{ApiError, JsonResponse, route_path};
+use http::Method;
+use spin_sdk::http::Request;
+
+/// Dispatches a request to its endpoint. It is the Spin entry point on wasm only: natively
+/// the export's symbol names do not link, and the unit tests need no entry point.
+#[cfg_attr(target_arch = "wasm32", spin_sdk::http_service)]
+pub async fn handle(request: Request) -> JsonResponse {
+    let result = match (route_path(request.uri().path()), request.method()) {
+        ("/users", &Method::GET) => {
+            handlers::list_users(request.uri().query().unwrap_or_default()).await
+        }
+        ("/users", &Method::POST) => handlers::create_user(request).await,
+        ("/users", _) => Err(ApiError::method_not_allowed("GET, POST")),
+        (path, method) => match path
+            .strip_prefix("/users/")
+            .filter(|id| !id.is_empty() && !id.contains('/'))
+        {
+            Some(id) if method == Method::GET => handlers::get_user(id).await,
+            Some(_) => Err(ApiError::method_not_allowed("GET")),
+            None => Err(ApiError::no_route()),
+        },
+    };
+    result.unwrap_or_else(ApiError::into_response)
+}

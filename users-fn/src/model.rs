@@ -1,0 +1,263 @@
+//! The user service's values, parsed once at the edge: past here they are valid.
+
+use api_common::{ApiError, FieldErrors, Fields, Page};
+use serde::Serialize;
+
+/// The id of a user; ids start at 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserId(i64);
+
+impl UserId {
+    /// The `{id}` of `/users/{id}`.
+    pub fn from_path(segment: &str) -> Result<Self, ApiError> {
+        match segment.parse() {
+            Ok(id) if id > 0 => Ok(Self(id)),
+            _ => Err(ApiError::bad_request("user id must be a positive integer")),
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// The ids of `GET /users?ids=1,2,3`: distinct, in the order first given, 1 to 100 of them.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UserIds(Vec<i64>);
+
+impl UserIds {
+    pub const MAX: usize = Page::MAX_SIZE as usize;
+
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut ids = Vec::new();
+        for item in list.split(',') {
+            match item.trim().parse::<i64>() {
+                Ok(id) if id > 0 => {
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+                _ => return Err("ids must be a comma-separated list of positive integers".into()),
+            }
+            // Checked as we go, so a huge list costs no more than a hundred-and-one ids.
+            if ids.len() > Self::MAX {
+                return Err(format!("ids must list at most {} distinct ids", Self::MAX));
+            }
+        }
+        Ok(Self(ids))
+    }
+
+    /// As a JSON array, the one parameter of the batch query.
+    pub fn to_json_array(&self) -> String {
+        let items: Vec<String> = self.0.iter().map(i64::to_string).collect();
+        format!("[{}]", items.join(","))
+    }
+}
+
+/// `GET /users`: a page of all users, or the users of given ids (paging then ignored).
+#[derive(Debug, PartialEq, Eq)]
+pub enum UsersQuery {
+    Page(Page),
+    Ids(UserIds),
+}
+
+impl UsersQuery {
+    pub fn parse(query: &impl Fields) -> Result<Self, ApiError> {
+        let mut errors = FieldErrors::default();
+        let query = match errors.check(query.optional_text("ids")) {
+            Some(Some(ids)) => errors.check(UserIds::parse(ids)).map(Self::Ids),
+            Some(None) => Page::parse(query, &mut errors).map(Self::Page),
+            None => None,
+        };
+        errors.finish(query)
+    }
+}
+
+/// A user's full name: trimmed, not empty, at most [`UserName::MAX_CHARS`] characters.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UserName(String);
+
+impl UserName {
+    pub const MAX_CHARS: usize = 200;
+
+    pub fn parse(form: &impl Fields) -> Result<Self, ApiError> {
+        let mut errors = FieldErrors::default();
+        let name = errors.check(form.text("name").and_then(|name| {
+            let name = name.trim();
+            if name.is_empty() {
+                Err("name must not be blank".to_owned())
+            } else if name.chars().count() > Self::MAX_CHARS {
+                Err(format!(
+                    "name must be at most {} characters",
+                    Self::MAX_CHARS
+                ))
+            } else {
+                Ok(Self(name.to_owned()))
+            }
+        }));
+        errors.finish(name)
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// A stored user as the API shows it; timestamps in microseconds since the epoch.
+#[derive(Debug, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use api_common::Params;
+    use http::StatusCode;
+
+    use super::*;
+
+    fn messages(error: ApiError) -> Vec<String> {
+        assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+        error.errors().to_vec()
+    }
+
+    fn name(form: &str) -> Result<UserName, Vec<String>> {
+        UserName::parse(&Params::parse(form.as_bytes())).map_err(messages)
+    }
+
+    fn query(query: &str) -> Result<UsersQuery, Vec<String>> {
+        UsersQuery::parse(&Params::parse(query.as_bytes())).map_err(messages)
+    }
+
+    #[test]
+    fn names_are_trimmed_and_decoded() {
+        assert_eq!(name("name=Ann").unwrap().into_string(), "Ann");
+        assert_eq!(
+            name("name=+Suresh%20Subramaniam%09").unwrap().into_string(),
+            "Suresh Subramaniam"
+        );
+        assert_eq!(
+            name("name=Zo%C3%AB+%26+co").unwrap().into_string(),
+            "Zoë & co"
+        );
+    }
+
+    #[test]
+    fn names_must_not_be_missing_or_blank() {
+        assert_eq!(name(""), Err(vec!["name is required".to_owned()]));
+        assert_eq!(name("name="), Err(vec!["name is required".to_owned()]));
+        for blank in ["name=+", "name=%20", "name=%20%09%0A"] {
+            assert_eq!(name(blank), Err(vec!["name must not be blank".to_owned()]));
+        }
+    }
+
+    #[test]
+    fn names_have_a_maximum_length_in_characters() {
+        let longest = "é".repeat(UserName::MAX_CHARS);
+        assert_eq!(
+            name(&format!("name={longest}")).unwrap().into_string(),
+            longest
+        );
+        assert_eq!(
+            name(&format!("name={longest}e")),
+            Err(vec!["name must be at most 200 characters".to_owned()])
+        );
+        // Surrounding blanks do not count.
+        assert!(name(&format!("name=++{longest}++")).is_ok());
+    }
+
+    #[test]
+    fn path_ids_must_be_positive_integers() {
+        assert_eq!(UserId::from_path("42").unwrap().get(), 42);
+        assert_eq!(
+            UserId::from_path(&i64::MAX.to_string()).unwrap().get(),
+            i64::MAX
+        );
+        for bad in ["abc", "0", "-1", "1.5", "", "9223372036854775808", "%31"] {
+            assert_eq!(
+                UserId::from_path(bad).map_err(messages),
+                Err(vec!["user id must be a positive integer".to_owned()]),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_users_query_pages_by_default() {
+        let Ok(UsersQuery::Page(page)) = query("") else {
+            panic!("not a page")
+        };
+        assert_eq!((page.num(), page.size()), (1, 10));
+        assert_eq!(
+            query("page_size=101"),
+            Err(vec!["page_size must be between 1 and 100".to_owned()])
+        );
+        // An empty ids parameter is no ids parameter.
+        assert!(matches!(query("ids="), Ok(UsersQuery::Page(_))));
+    }
+
+    #[test]
+    fn ids_are_distinct_in_the_order_given() {
+        let Ok(UsersQuery::Ids(ids)) = query("ids=3,1,+2,3,1") else {
+            panic!("not ids")
+        };
+        assert_eq!(ids, UserIds(vec![3, 1, 2]));
+        assert_eq!(ids.to_json_array(), "[3,1,2]");
+        // Paging is not used with ids, so it is not checked either.
+        assert!(matches!(
+            query("ids=1%2C2&page_size=1000"),
+            Ok(UsersQuery::Ids(_))
+        ));
+    }
+
+    #[test]
+    fn ids_must_be_positive_integers() {
+        for bad in [
+            "ids=a",
+            "ids=1,,2",
+            "ids=1,",
+            "ids=0",
+            "ids=-4",
+            "ids=1.0",
+            "ids=99999999999999999999",
+        ] {
+            assert_eq!(
+                query(bad),
+                Err(vec![
+                    "ids must be a comma-separated list of positive integers".to_owned()
+                ]),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn at_most_a_hundred_distinct_ids() {
+        let hundred: Vec<String> = (1..=100).map(|id| id.to_string()).collect();
+        let Ok(UsersQuery::Ids(ids)) = query(&format!("ids={},1,2", hundred.join(","))) else {
+            panic!("100 distinct ids refused")
+        };
+        assert_eq!(ids.0.len(), 100);
+        assert_eq!(
+            query(&format!("ids={},101", hundred.join(","))),
+            Err(vec!["ids must list at most 100 distinct ids".to_owned()])
+        );
+    }
+
+    #[test]
+    fn serialises_a_user_as_the_api_shows_it() {
+        let user = User {
+            id: 1,
+            name: "Suresh \"S\" Subramaniam".into(),
+            created_at: 1_475_820_997_000_000,
+            updated_at: 1_475_820_997_000_000,
+        };
+        assert_eq!(
+            serde_json::to_string(&user).unwrap(),
+            r#"{"id":1,"name":"Suresh \"S\" Subramaniam","created_at":1475820997000000,"updated_at":1475820997000000}"#
+        );
+    }
+}
