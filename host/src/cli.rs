@@ -78,6 +78,9 @@ struct UpArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let _log_writer = init_logging();
+    // Guest traps and failed requests are reported through errors; capturing a native backtrace
+    // for each (as RUST_BACKTRACE=1 would) costs more than the request itself.
+    wasmtime::error::disable_backtrace();
     let result = match cli.command {
         Command::Build { manifest } => Manifest::load(&manifest)
             .and_then(|manifest| crate::component_build::build_all(&manifest)),

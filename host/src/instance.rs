@@ -106,6 +106,7 @@ impl HandlerState for ComponentInstances {
         store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
         store.set_epoch_deadline(1);
         let proxy = self.pre.instantiate_async(&mut store).await?;
+        tracing::debug!(component = %self.id, "new instance");
         Ok(Instance {
             store,
             proxy,

@@ -31,7 +31,7 @@ use wasmtime::component::{
 /// typical page needs no second hop.
 const ROW_BATCH: usize = 64;
 /// Idle connections kept per label.
-const MAX_IDLE_CONNECTIONS: usize = 16;
+const MAX_IDLE_CONNECTIONS: usize = 32;
 /// Prepared statements cached per connection.
 const STATEMENT_CACHE: usize = 64;
 /// How long a writer waits for another writer before `SQLITE_BUSY`.
@@ -116,18 +116,12 @@ impl Pool {
         })
     }
 
-    /// An idle connection, or a new one (opening touches the disk, so it runs off the executor).
-    async fn checkout(self: &Arc<Self>) -> Result<PooledConnection, Error> {
+    /// An idle connection, or a new one. Blocking: called on the query's blocking thread.
+    fn checkout(self: &Arc<Self>) -> Result<PooledConnection, Error> {
         let idle = self.idle.lock().map_err(poisoned)?.pop();
         let connection = match idle {
             Some(connection) => connection,
-            None => {
-                let path = self.path.clone();
-                tokio::task::spawn_blocking(move || connect(&path))
-                    .await
-                    .map_err(|e| Error::Io(e.to_string()))?
-                    .map_err(|e| Error::Io(e.to_string()))?
-            }
+            None => connect(&self.path).map_err(|e| Error::Io(e.to_string()))?,
         };
         Ok(PooledConnection {
             connection: Some(connection),
@@ -141,6 +135,9 @@ fn connect(path: &Path) -> Result<rusqlite::Connection> {
     connection.busy_timeout(BUSY_TIMEOUT)?;
     connection.pragma_update(None, "synchronous", "NORMAL")?;
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // Query-planner stability: otherwise a statement whose plan looked at a bound value
+    // (`LIMIT ?`) is expired and parsed again on every new binding, defeating the cache.
+    connection.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(connection)
 }
 
@@ -148,8 +145,8 @@ fn poisoned<T>(_: std::sync::PoisonError<T>) -> Error {
     Error::Io("connection pool lock poisoned".into())
 }
 
-/// A connection lent to one guest `connection` resource; it goes back to its pool when the
-/// resource (and any query still streaming from it) is gone.
+/// A connection lent for one statement (or, while a transaction is open, to one guest
+/// connection); it goes back to its pool when dropped.
 struct PooledConnection {
     connection: Option<rusqlite::Connection>,
     pool: Arc<Pool>,
@@ -173,9 +170,13 @@ impl Drop for PooledConnection {
     }
 }
 
-/// The host side of a guest's `connection` resource.
+/// The host side of a guest's `connection` resource. It borrows a pooled SQLite connection
+/// per statement, so idle guests hold none; only a guest inside a transaction (`BEGIN` without
+/// `COMMIT` yet) keeps its SQLite connection pinned, as the transaction lives on it.
 pub struct GuestConnection {
-    connection: Arc<tokio::sync::Mutex<PooledConnection>>,
+    pool: Arc<Pool>,
+    /// The pinned connection; the lock also runs one guest connection's statements in order.
+    pinned: Arc<tokio::sync::Mutex<Option<PooledConnection>>>,
     stats: Arc<Mutex<Stats>>,
 }
 
@@ -207,15 +208,26 @@ impl GuestConnection {
     /// Runs `sql` on a blocking thread; returns once the first batch of rows (or an error from
     /// preparing, binding or the first step) is known, so a failing INSERT fails `execute`.
     async fn start(&self, sql: String, parameters: Vec<Value>) -> Result<Started, Error> {
-        let mut connection = self.connection.clone().lock_owned().await;
+        let mut pinned = self.pinned.clone().lock_owned().await;
+        let pool = self.pool.clone();
         let stats = self.stats.clone();
         let (started_tx, started_rx) = oneshot::channel();
         tokio::task::spawn_blocking(move || {
-            let Some(connection) = connection.connection.as_mut() else {
+            let mut connection = match pinned.take().map_or_else(|| pool.checkout(), Ok) {
+                Ok(connection) => connection,
+                Err(error) => {
+                    let _ = started_tx.send(Err(error));
+                    return;
+                }
+            };
+            let Some(sqlite) = connection.connection.as_mut() else {
                 let _ = started_tx.send(Err(Error::InvalidConnection));
                 return;
             };
-            run_query(connection, &sql, &parameters, &stats, started_tx);
+            run_query(sqlite, &sql, &parameters, &stats, started_tx);
+            if !sqlite.is_autocommit() {
+                *pinned = Some(connection);
+            }
         });
         started_rx
             .await
@@ -438,10 +450,10 @@ impl HasData for Sqlite {
 
 impl SqliteCtx {
     /// Opens `database` for the guest if this component may use it.
-    async fn open(&self, database: &str) -> Result<GuestConnection, Error> {
-        let connection = self.pool(database)?.checkout().await?;
+    fn open(&self, database: &str) -> Result<GuestConnection, Error> {
         Ok(GuestConnection {
-            connection: Arc::new(tokio::sync::Mutex::new(connection)),
+            pool: self.pool(database)?,
+            pinned: Arc::default(),
             stats: Arc::default(),
         })
     }
@@ -452,7 +464,8 @@ impl SqliteView<'_> {
     fn connection(&self, connection: &Resource<GuestConnection>) -> wasmtime::Result<GuestConnection> {
         let guest = self.table.get(connection)?;
         Ok(GuestConnection {
-            connection: guest.connection.clone(),
+            pool: guest.pool.clone(),
+            pinned: guest.pinned.clone(),
             stats: guest.stats.clone(),
         })
     }
@@ -503,18 +516,20 @@ impl<T: Send> sqlite::HostConnectionWithStore<T> for Sqlite {
         mut store: wasmtime::component::Access<'_, T, Self>,
         database: String,
     ) -> wasmtime::Result<Result<Resource<GuestConnection>, Error>> {
-        let ctx = store.get().ctx.clone();
-        let opened = ctx.open(&database).await;
-        store.get().push(opened)
+        let mut view = store.get();
+        let opened = view.ctx.open(&database);
+        view.push(opened)
     }
 
     async fn open_async(
         store: &Accessor<T, Self>,
         database: String,
     ) -> wasmtime::Result<Result<Resource<GuestConnection>, Error>> {
-        let ctx = store.with(|mut access| access.get().ctx.clone());
-        let opened = ctx.open(&database).await;
-        store.with(|mut access| access.get().push(opened))
+        store.with(|mut access| {
+            let mut view = access.get();
+            let opened = view.ctx.open(&database);
+            view.push(opened)
+        })
     }
 
     async fn execute(
