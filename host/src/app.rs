@@ -10,8 +10,6 @@ use crate::routing::{RouteMatch, Routes};
 use crate::runtime_config::RuntimeConfig;
 use crate::sqlite::{Databases, SqliteCtx};
 use crate::variables::AppVariables;
-use wasmtime::error::Context;
-use wasmtime::{Result, bail};
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -20,11 +18,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
+use wasmtime::error::Context;
+use wasmtime::{Result, bail};
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiBody;
-use wasmtime_wasi_http::handler::{
-    ExpirationError, InstantiationError, ProxyHandler, ProxyPre,
-};
+use wasmtime_wasi_http::handler::{ExpirationError, InstantiationError, ProxyHandler, ProxyPre};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 pub type Request = http::Request<WasiBody>;
@@ -67,8 +65,7 @@ impl App {
         let variables = AppVariables::new(&manifest, options.env.iter().cloned());
         let used: Vec<&str> = routes.components().collect();
 
-        let configured: Arc<[String]> =
-            runtime_config.sqlite_databases.keys().cloned().collect();
+        let configured: Arc<[String]> = runtime_config.sqlite_databases.keys().cloned().collect();
         let mut labels_in_use = Vec::new();
         for id in &used {
             for label in &manifest.components[*id].sqlite_databases {
@@ -119,7 +116,8 @@ impl App {
                 .iter()
                 .map(|entry| variables.expand(entry, &format!("{what} allowed_outbound_hosts")))
                 .collect::<Result<Vec<_>>>()?;
-            let allowed_hosts = Arc::new(AllowedHosts::parse(&allowed_hosts).with_context(|| what.clone())?);
+            let allowed_hosts =
+                Arc::new(AllowedHosts::parse(&allowed_hosts).with_context(|| what.clone())?);
             let sqlite_labels: Arc<[String]> = component.sqlite_databases.iter().cloned().collect();
             let component_variables = variables.for_component(&manifest, id)?;
             let environment: Vec<(String, String)> = component
@@ -189,7 +187,13 @@ impl App {
     pub async fn dispatch_public(&self, request: Request, client: Option<SocketAddr>) -> Response {
         let path = request.uri().path().to_string();
         let Some(route) = self.routes.find(&path) else {
-            log_request(request.method(), &path, "-", StatusCode::NOT_FOUND, Instant::now());
+            log_request(
+                request.method(),
+                &path,
+                "-",
+                StatusCode::NOT_FOUND,
+                Instant::now(),
+            );
             return error_response(StatusCode::NOT_FOUND, &format!("no route for {path}"));
         };
         self.call(route, request, client).await
@@ -231,10 +235,17 @@ impl App {
     }
 
     fn timeout_response(&self, component: &str) -> Response {
-        tracing::warn!(component, "request cut off after {:?}", self.request_timeout);
+        tracing::warn!(
+            component,
+            "request cut off after {:?}",
+            self.request_timeout
+        );
         error_response(
             StatusCode::GATEWAY_TIMEOUT,
-            &format!("the component did not answer within {:?}", self.request_timeout),
+            &format!(
+                "the component did not answer within {:?}",
+                self.request_timeout
+            ),
         )
     }
 
@@ -243,7 +254,10 @@ impl App {
             self.timeout_response(component)
         } else if error.is::<InstantiationError<()>>() {
             tracing::error!(component, "cannot start an instance: {error:#}");
-            error_response(StatusCode::SERVICE_UNAVAILABLE, "the component could not be started")
+            error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the component could not be started",
+            )
         } else {
             tracing::error!(component, "component failed: {error:#}");
             error_response(StatusCode::INTERNAL_SERVER_ERROR, "the component failed")
@@ -303,5 +317,7 @@ pub fn error_response(status: StatusCode, message: &str) -> Response {
 
 /// A complete body in the type every response here carries.
 pub fn body_from(bytes: Bytes) -> WasiBody {
-    Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
+    Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }

@@ -3,16 +3,20 @@
 use crate::app::{App, AppOptions};
 use crate::instance::Lifecycle;
 use crate::manifest::Manifest;
-use wasmtime::Result;
-use wasmtime::error::Context;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
+use wasmtime::Result;
+use wasmtime::error::Context;
 
 #[derive(Parser)]
-#[command(name = "fn-host", version, about = "Runs a Spin application (spin.toml) on wasmtime")]
+#[command(
+    name = "fn-host",
+    version,
+    about = "Runs a Spin application (spin.toml) on wasmtime"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -108,7 +112,10 @@ fn up(args: UpArgs) -> Result<()> {
         runtime_config,
         working_dir: std::env::current_dir().context("cannot read the working directory")?,
         state_dir: args.state_dir.clone(),
-        cache_dir: args.cache_dir.clone().unwrap_or_else(crate::engine::default_cache_dir),
+        cache_dir: args
+            .cache_dir
+            .clone()
+            .unwrap_or_else(crate::engine::default_cache_dir),
         lifecycle: Lifecycle {
             max_reuse: args.max_instance_reuse_count as usize,
             max_concurrent: args.max_instance_concurrent_reuse_count as usize,

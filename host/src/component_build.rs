@@ -2,9 +2,9 @@
 //! as `spin build` does.
 
 use crate::manifest::Manifest;
+use std::process::Command;
 use wasmtime::error::Context;
 use wasmtime::{Result, bail};
-use std::process::Command;
 
 /// Builds every component that declares a build command, in manifest order; stops at the
 /// first failure, naming the component and the command.
@@ -25,7 +25,10 @@ pub fn build_all(manifest: &Manifest) -> Result<()> {
                 .envs(&build.environment)
                 .status()
                 .with_context(|| {
-                    format!("cannot run the build of component `{id}` in {}", workdir.display())
+                    format!(
+                        "cannot run the build of component `{id}` in {}",
+                        workdir.display()
+                    )
                 })?;
             if !status.success() {
                 bail!("build of component `{id}` failed: `{command}` exited with {status}");

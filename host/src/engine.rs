@@ -5,13 +5,13 @@
 use crate::instance::InstanceState;
 use crate::sqlite::{Sqlite, SqliteView};
 use crate::variables::Variables;
-use wasmtime::Result;
-use wasmtime::error::Context;
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use wasmtime::Result;
 use wasmtime::component::{Component, Linker};
+use wasmtime::error::Context;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the epoch advances; deadlines are measured in these ticks.

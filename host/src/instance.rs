@@ -8,6 +8,7 @@ use crate::sqlite::SqliteCtx;
 use crate::variables::ComponentVariables;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use wasmtime::component::{GuestTaskId, ResourceTable};
@@ -148,6 +149,14 @@ impl WorkerExpiration for Expiration {
     }
 }
 
+/// Set once the server stops; instances dropped after that are expected to be cut short.
+static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
+
+/// Tells the instance lifecycle that the host is shutting down.
+pub fn shutting_down() {
+    SHUTTING_DOWN.store(true, Ordering::Relaxed);
+}
+
 /// Per-instance admission policy.
 pub struct Worker {
     id: Arc<str>,
@@ -178,7 +187,10 @@ impl WorkerState for Worker {
     }
 
     fn drop(&self, store: Store<InstanceState>, result: wasmtime::Result<()>) {
-        if let Err(error) = result {
+        // At shutdown every idle instance is torn down mid-wait; that is not worth a warning.
+        if let Err(error) = &result
+            && !SHUTTING_DOWN.load(Ordering::Relaxed)
+        {
             // The root cause is one line ("wasm trap: ..."); the wasm backtrace is for debugging.
             tracing::warn!(component = %self.id, "instance dropped: {}", error.root_cause());
             tracing::debug!(component = %self.id, "instance dropped: {error:?}");

@@ -8,7 +8,7 @@
 pub mod app;
 mod bindings;
 pub mod cli;
-mod component_build;
+pub mod component_build;
 pub mod engine;
 pub mod instance;
 pub mod manifest;

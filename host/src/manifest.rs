@@ -2,11 +2,11 @@
 //! typed values once. Anything it cannot honour is rejected with the file, the key and the reason,
 //! instead of being silently ignored.
 
-use wasmtime::error::Context;
-use wasmtime::{Result, bail};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use wasmtime::error::Context;
+use wasmtime::{Result, bail};
 
 /// A parsed and checked application manifest.
 #[derive(Debug, Clone)]
@@ -240,7 +240,9 @@ impl Component {
         let source = match raw.source {
             RawSource::Path(path) => dir.join(path),
             RawSource::Remote { url } => {
-                bail!("source: {url} is remote; this host runs only local files (download it first)")
+                bail!(
+                    "source: {url} is remote; this host runs only local files (download it first)"
+                )
             }
         };
         for label in &raw.sqlite_databases {
@@ -435,21 +437,31 @@ source = "/abs/hidden.wasm"
             "source = \"hello.wasm\"",
             "source = \"hello.wasm\"\nfiles = [\"x\"]",
         );
-        assert!(error(&text).contains("unknown field `files`"), "{}", error(&text));
+        assert!(
+            error(&text).contains("unknown field `files`"),
+            "{}",
+            error(&text)
+        );
     }
 
     #[test]
     fn rejects_trigger_for_undefined_component() {
         let text = MINIMAL.replace("component = \"hello\"", "component = \"nope\"");
         let message = error(&text);
-        assert!(message.contains("trigger.http[0]") && message.contains("`nope`"), "{message}");
+        assert!(
+            message.contains("trigger.http[0]") && message.contains("`nope`"),
+            "{message}"
+        );
     }
 
     #[test]
     fn rejects_template_referring_to_undeclared_variable() {
         let text = MINIMAL.replace("{{ greeting }}", "{{ missing }}");
         let message = error(&text);
-        assert!(message.contains("component.hello") && message.contains("missing"), "{message}");
+        assert!(
+            message.contains("component.hello") && message.contains("missing"),
+            "{message}"
+        );
     }
 
     #[test]

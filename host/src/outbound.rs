@@ -4,9 +4,9 @@
 //! out over the network.
 
 use crate::app::App;
-use wasmtime::{Result, bail};
 use http::uri::Scheme;
 use std::sync::{Arc, Weak};
+use wasmtime::{Result, bail};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 /// The host suffix that names a component of this app.
@@ -88,7 +88,9 @@ impl HostPattern {
             _ => match host.strip_prefix("*.") {
                 Some(suffix) => HostMatch::Suffix(format!(".{}", suffix.to_ascii_lowercase())),
                 None if host.contains('*') => {
-                    bail!("allowed_outbound_hosts: {entry:?}: `*` may only be the whole host or its first label")
+                    bail!(
+                        "allowed_outbound_hosts: {entry:?}: `*` may only be the whole host or its first label"
+                    )
                 }
                 None => HostMatch::Exact(host.to_ascii_lowercase()),
             },
@@ -303,7 +305,13 @@ mod tests {
 
     #[test]
     fn rejects_malformed_entries() {
-        for bad in ["example.com", "https://exa*mple.com", "ftp://x", "https://x/path", "https://x:port"] {
+        for bad in [
+            "example.com",
+            "https://exa*mple.com",
+            "ftp://x",
+            "https://x/path",
+            "https://x:port",
+        ] {
             assert!(
                 AllowedHosts::parse(&[bad.to_string()]).is_err(),
                 "{bad} should be rejected"

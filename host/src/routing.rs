@@ -3,11 +3,11 @@
 //! Also the `spin-*` request headers that tell a component how it was reached.
 
 use crate::manifest::{HttpTrigger, Route};
-use wasmtime::{Result, bail};
-use std::collections::BTreeMap;
 use http::{HeaderMap, HeaderName, HeaderValue};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use wasmtime::{Result, bail};
 
 /// Answered by the host itself, as Spin does.
 pub const HEALTH_PATH: &str = "/.well-known/spin/health";
@@ -145,7 +145,10 @@ impl<'a> RouteMatch<'a> {
             set("spin-client-addr", &client.to_string());
         }
         for (name, value) in &self.params {
-            set(&format!("spin-path-match-{}", name.to_ascii_lowercase()), value);
+            set(
+                &format!("spin-path-match-{}", name.to_ascii_lowercase()),
+                value,
+            );
         }
     }
 }
@@ -195,7 +198,10 @@ mod tests {
         let routes = routes(&[("/x", "exact"), ("/y/...", "prefix"), ("/...", "catchall")]);
         assert_eq!(component_for(&routes, "/x").as_deref(), Some("exact"));
         assert_eq!(component_for(&routes, "/x/").as_deref(), Some("exact"));
-        assert_eq!(component_for(&routes, "/x/more").as_deref(), Some("catchall"));
+        assert_eq!(
+            component_for(&routes, "/x/more").as_deref(),
+            Some("catchall")
+        );
         assert_eq!(component_for(&routes, "/y").as_deref(), Some("prefix"));
         assert_eq!(component_for(&routes, "/y/a/b").as_deref(), Some("prefix"));
         assert_eq!(component_for(&routes, "/z").as_deref(), Some("catchall"));
@@ -203,7 +209,11 @@ mod tests {
 
     #[test]
     fn exact_beats_prefix_and_longest_prefix_wins() {
-        let routes = routes(&[("/a/...", "short"), ("/a/b/...", "long"), ("/a/b/c", "exact")]);
+        let routes = routes(&[
+            ("/a/...", "short"),
+            ("/a/b/...", "long"),
+            ("/a/b/c", "exact"),
+        ]);
         assert_eq!(component_for(&routes, "/a/b/c").as_deref(), Some("exact"));
         assert_eq!(component_for(&routes, "/a/b/d").as_deref(), Some("long"));
         assert_eq!(component_for(&routes, "/a/z").as_deref(), Some("short"));
@@ -215,7 +225,12 @@ mod tests {
         assert!(routes.find("/other").is_none());
         assert!(routes.find("/").is_none());
         assert_eq!(
-            routes.find_for_component("hidden", "/any/path").unwrap().target.component.as_ref(),
+            routes
+                .find_for_component("hidden", "/any/path")
+                .unwrap()
+                .target
+                .component
+                .as_ref(),
             "hidden"
         );
     }
@@ -238,13 +253,18 @@ mod tests {
         assert_eq!(get("spin-path-match-id"), "42");
         assert_eq!(get("spin-base-path"), "/");
         assert_eq!(get("spin-client-addr"), "127.0.0.1:5555");
-        assert_eq!(get("spin-full-url"), "http://localhost:3000/users/42/posts/7/comments?x=1");
+        assert_eq!(
+            get("spin-full-url"),
+            "http://localhost:3000/users/42/posts/7/comments?x=1"
+        );
     }
 
     #[test]
     fn chained_requests_use_the_components_own_route() {
         let routes = routes(&[("/listings/...", "listings")]);
-        let found = routes.find_for_component("listings", "/listings/5").unwrap();
+        let found = routes
+            .find_for_component("listings", "/listings/5")
+            .unwrap();
         assert_eq!(found.path_info, "/5");
         assert!(routes.find_for_component("nobody", "/listings").is_none());
     }

@@ -1,11 +1,11 @@
 //! `runtime.toml`: where each SQLite label lives, in Spin's runtime-config format
 //! (`[sqlite_database.<label>] type = "spin", path = "..."`).
 
-use wasmtime::error::Context;
-use wasmtime::{Result, bail};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use wasmtime::error::Context;
+use wasmtime::{Result, bail};
 
 /// The label every Spin host provides without configuration.
 pub const DEFAULT_LABEL: &str = "default";
@@ -101,7 +101,10 @@ mod tests {
             config.sqlite_databases["listings"],
             PathBuf::from("/work/.spin/listings.db")
         );
-        assert_eq!(config.sqlite_databases["abs"], PathBuf::from("/data/abs.db"));
+        assert_eq!(
+            config.sqlite_databases["abs"],
+            PathBuf::from("/data/abs.db")
+        );
         assert_eq!(
             config.sqlite_databases["default"],
             PathBuf::from("/work/.spin/sqlite_db.db")
@@ -112,12 +115,16 @@ mod tests {
     fn default_label_can_be_remapped() {
         let config =
             parse("[sqlite_database.default]\ntype = \"spin\"\npath = \"other.db\"\n").unwrap();
-        assert_eq!(config.sqlite_databases["default"], PathBuf::from("/work/other.db"));
+        assert_eq!(
+            config.sqlite_databases["default"],
+            PathBuf::from("/work/other.db")
+        );
     }
 
     #[test]
     fn explains_unsupported_and_incomplete_sections() {
-        let libsql = parse("[sqlite_database.x]\ntype = \"libsql\"\nurl = \"https://db\"\ntoken = \"t\"\n");
+        let libsql =
+            parse("[sqlite_database.x]\ntype = \"libsql\"\nurl = \"https://db\"\ntoken = \"t\"\n");
         assert!(format!("{:#}", libsql.unwrap_err()).contains("sqlite_database.x.type"));
         let no_path = parse("[sqlite_database.x]\ntype = \"spin\"\n");
         assert!(format!("{:#}", no_path.unwrap_err()).contains("sqlite_database.x.path"));

@@ -3,7 +3,6 @@
 
 use crate::app::{self, App};
 use crate::routing::HEALTH_PATH;
-use wasmtime::Result;
 use bytes::Bytes;
 use http::StatusCode;
 use http_body_util::{BodyExt, Limited};
@@ -16,6 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+use wasmtime::Result;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -60,6 +60,7 @@ pub async fn serve(
         });
     }
     tracing::info!("shutting down: finishing requests in flight");
+    crate::instance::shutting_down();
     tokio::select! {
         () = connections.shutdown() => {}
         () = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("gave up waiting for open requests"),
@@ -79,13 +80,22 @@ async fn handle(
     let start = Instant::now();
     let (parts, body) = request.into_parts();
     let too_large = || {
-        app::log_request(&parts.method, parts.uri.path(), "-", StatusCode::PAYLOAD_TOO_LARGE, start);
+        app::log_request(
+            &parts.method,
+            parts.uri.path(),
+            "-",
+            StatusCode::PAYLOAD_TOO_LARGE,
+            start,
+        );
         let mut response = app::error_response(
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!("request body is larger than {max_body} bytes"),
         );
         // The rest of the body is not read, so this connection cannot carry another request.
-        response.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+        response.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
         response
     };
     let declared = parts

@@ -11,8 +11,6 @@
 
 use crate::bindings::spin::sqlite::sqlite::{self, Error, QueryResult, RowResult, Value};
 use crate::runtime_config::RuntimeConfig;
-use wasmtime::Result;
-use wasmtime::error::Context as _;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,11 +19,13 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+use wasmtime::Result;
 use wasmtime::StoreContextMut;
 use wasmtime::component::{
     Accessor, Destination, FutureReader, HasData, Resource, ResourceTable, StreamProducer,
     StreamReader, StreamResult, VecBuffer,
 };
+use wasmtime::error::Context as _;
 
 /// Rows handed to the guest per stream read; also what the first reply carries inline, so a
 /// typical page needs no second hop.
@@ -53,7 +53,10 @@ impl Databases {
                 continue;
             }
             let pool = Pool::open(path).with_context(|| {
-                format!("cannot open sqlite database `{label}` at {}", path.display())
+                format!(
+                    "cannot open sqlite database `{label}` at {}",
+                    path.display()
+                )
             })?;
             pools.insert(label.clone(), Arc::new(pool));
         }
@@ -70,7 +73,11 @@ pub struct SqliteCtx {
 }
 
 impl SqliteCtx {
-    pub fn new(databases: Arc<Databases>, configured: Arc<[String]>, allowed: Arc<[String]>) -> Self {
+    pub fn new(
+        databases: Arc<Databases>,
+        configured: Arc<[String]>,
+        allowed: Arc<[String]>,
+    ) -> Self {
         SqliteCtx {
             databases,
             configured,
@@ -109,7 +116,10 @@ impl Pool {
         let first = connect(path)?;
         // WAL is a property of the file: set once, every later connection inherits it.
         let mode: String = first.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
-        wasmtime::ensure!(mode.eq_ignore_ascii_case("wal"), "cannot enable WAL (mode is {mode})");
+        wasmtime::ensure!(
+            mode.eq_ignore_ascii_case("wal"),
+            "cannot enable WAL (mode is {mode})"
+        );
         Ok(Pool {
             path: path.to_path_buf(),
             idle: Mutex::new(vec![first]),
@@ -137,7 +147,10 @@ fn connect(path: &Path) -> Result<rusqlite::Connection> {
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // Query-planner stability: otherwise a statement whose plan looked at a bound value
     // (`LIMIT ?`) is expired and parsed again on every new binding, defeating the cache.
-    connection.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    connection.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(connection)
 }
 
@@ -290,7 +303,9 @@ fn run_query(
             let outcome = loop {
                 match fill_batch(&mut rows, &mut batch, column_count) {
                     Ok(done) => {
-                        if !batch.is_empty() && rows_tx.blocking_send(std::mem::take(&mut batch)).is_err() {
+                        if !batch.is_empty()
+                            && rows_tx.blocking_send(std::mem::take(&mut batch)).is_err()
+                        {
                             // The guest dropped the stream: stop here, release the connection.
                             break Ok(());
                         }
@@ -461,7 +476,10 @@ impl SqliteCtx {
 
 impl SqliteView<'_> {
     /// A handle on the guest's connection that outlives this borrow of the store.
-    fn connection(&self, connection: &Resource<GuestConnection>) -> wasmtime::Result<GuestConnection> {
+    fn connection(
+        &self,
+        connection: &Resource<GuestConnection>,
+    ) -> wasmtime::Result<GuestConnection> {
         let guest = self.table.get(connection)?;
         Ok(GuestConnection {
             pool: guest.pool.clone(),
@@ -470,7 +488,10 @@ impl SqliteView<'_> {
         })
     }
 
-    fn push(&mut self, opened: Result<GuestConnection, Error>) -> wasmtime::Result<Result<Resource<GuestConnection>, Error>> {
+    fn push(
+        &mut self,
+        opened: Result<GuestConnection, Error>,
+    ) -> wasmtime::Result<Result<Resource<GuestConnection>, Error>> {
         Ok(match opened {
             Ok(connection) => Ok(self.table.push(connection)?),
             Err(error) => Err(error),
@@ -581,14 +602,24 @@ impl<T: Send> sqlite::HostConnectionWithStore<T> for Sqlite {
         mut store: wasmtime::component::Access<'_, T, Self>,
         connection: Resource<GuestConnection>,
     ) -> wasmtime::Result<i64> {
-        Ok(store.get().connection(&connection)?.stats().last_insert_rowid)
+        Ok(store
+            .get()
+            .connection(&connection)?
+            .stats()
+            .last_insert_rowid)
     }
 
     async fn last_insert_rowid_async(
         store: &Accessor<T, Self>,
         connection: Resource<GuestConnection>,
     ) -> wasmtime::Result<i64> {
-        store.with(|mut access| Ok(access.get().connection(&connection)?.stats().last_insert_rowid))
+        store.with(|mut access| {
+            Ok(access
+                .get()
+                .connection(&connection)?
+                .stats()
+                .last_insert_rowid)
+        })
     }
 
     async fn changes(

@@ -5,10 +5,10 @@
 
 use crate::bindings::spin::variables::variables::{self, Error};
 use crate::manifest::Manifest;
-use wasmtime::{Result, bail};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use wasmtime::component::{Accessor, HasData};
+use wasmtime::{Result, bail};
 
 /// A component's variables, resolved: name → value.
 #[derive(Debug, Clone, Default)]
@@ -44,16 +44,14 @@ impl AppVariables {
 
     /// Expands `template` with application variables; `what` names its use in the error.
     pub fn expand(&self, template: &str, what: &str) -> Result<String> {
-        expand(template, |reference| {
-            match self.0.get(reference) {
-                Some(Some(value)) => Ok(value.as_str()),
-                Some(None) => bail!(
-                    "{what} needs application variable `{reference}`, which has no value: \
+        expand(template, |reference| match self.0.get(reference) {
+            Some(Some(value)) => Ok(value.as_str()),
+            Some(None) => bail!(
+                "{what} needs application variable `{reference}`, which has no value: \
                      set {ENV_PREFIX}{} or give it a default",
-                    reference.to_ascii_uppercase()
-                ),
-                None => bail!("{what} refers to `{reference}`, which is not in [variables]"),
-            }
+                reference.to_ascii_uppercase()
+            ),
+            None => bail!("{what} refers to `{reference}`, which is not in [variables]"),
         })
     }
 
@@ -120,7 +118,11 @@ impl<T> variables::HostWithStore<T> for Variables {
         }
         Ok(store.with(|mut access| {
             let variables = access.get();
-            variables.0.get(&name).cloned().ok_or(Error::Undefined(name))
+            variables
+                .0
+                .get(&name)
+                .cloned()
+                .ok_or(Error::Undefined(name))
         }))
     }
 }
@@ -180,10 +182,7 @@ mod tests {
 
     #[test]
     fn missing_required_value_names_component_variable_and_env_key() {
-        let manifest = manifest(
-            "token = { required = true }",
-            "auth = \"{{ token }}\"",
-        );
+        let manifest = manifest("token = { required = true }", "auth = \"{{ token }}\"");
         let message = AppVariables::new(&manifest, env(&[]))
             .for_component(&manifest, "web")
             .unwrap_err()
@@ -197,6 +196,9 @@ mod tests {
         assert!(template_references("{{ open").is_err());
         assert!(template_references("close }}").is_err());
         assert!(template_references("{{ Bad-Name }}").is_err());
-        assert_eq!(template_references("a{{x}}b{{ y }}").unwrap(), vec!["x", "y"]);
+        assert_eq!(
+            template_references("a{{x}}b{{ y }}").unwrap(),
+            vec!["x", "y"]
+        );
     }
 }

@@ -27,12 +27,24 @@ fn routes_match_as_spin_does_and_set_spin_headers() {
         "spin-path-match-id: 42".to_string(),
         "spin-raw-component-route: /items/:id/...".to_string(),
     ] {
-        assert!(reply.body.contains(&expected), "missing {expected:?} in\n{}", reply.body);
+        assert!(
+            reply.body.contains(&expected),
+            "missing {expected:?} in\n{}",
+            reply.body
+        );
     }
-    assert!(reply.body.contains("spin-client-addr: 127.0.0.1:"), "{}", reply.body);
+    assert!(
+        reply.body.contains("spin-client-addr: 127.0.0.1:"),
+        "{}",
+        reply.body
+    );
 
     // `/guest/...` also matches `/guest`; `/exact` also matches `/exact/`, but not below it.
-    assert_eq!(host.get("/guest").status, 404, "the guest answers 404 for an empty action");
+    assert_eq!(
+        host.get("/guest").status,
+        404,
+        "the guest answers 404 for an empty action"
+    );
     assert!(host.get("/guest").body.contains("no action"));
     assert!(host.get("/exact/").body.contains("no action \"\""));
     let unmatched = host.get("/exact/below");
@@ -56,7 +68,11 @@ fn private_components_are_reachable_only_by_chaining() {
     assert_eq!(to_self.status, 200);
     assert!(to_self.body.starts_with("404"), "{}", to_self.body);
     // Each hop gets its own request log line.
-    assert!(host.wait_for_log("GET /hello hidden 200"), "{}", host.logs());
+    assert!(
+        host.wait_for_log("GET /hello hidden 200"),
+        "{}",
+        host.logs()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -106,8 +122,15 @@ fn outbound_requests_outside_allowed_hosts_are_denied_before_leaving_the_host() 
     let url = format!("http://{}/", server.local_addr().unwrap());
     let denied = host.get(&format!("/denied/fetch?url={url}"));
     assert_eq!(denied.body, "ErrorCode::HttpRequestDenied");
-    assert!(server.accept().is_err(), "the denied request reached the network");
-    assert!(host.wait_for_log("outbound request denied"), "{}", host.logs());
+    assert!(
+        server.accept().is_err(),
+        "the denied request reached the network"
+    );
+    assert!(
+        host.wait_for_log("outbound request denied"),
+        "{}",
+        host.logs()
+    );
 }
 
 #[test]
@@ -119,9 +142,15 @@ fn a_component_opens_only_its_own_databases() {
     assert_eq!(host.get("/guest/put?db=default&value=d").body, "rowid 1");
     // `beta` belongs to `hidden`; `nope` is configured nowhere.
     let other = host.get("/guest/put?db=beta&value=x");
-    assert_eq!((other.status, other.body.as_str()), (403, "Error::AccessDenied"));
+    assert_eq!(
+        (other.status, other.body.as_str()),
+        (403, "Error::AccessDenied")
+    );
     let unknown = host.get("/guest/put?db=nope&value=x");
-    assert_eq!((unknown.status, unknown.body.as_str()), (403, "Error::NoSuchDatabase"));
+    assert_eq!(
+        (unknown.status, unknown.body.as_str()),
+        (403, "Error::NoSuchDatabase")
+    );
     // The files are where the runtime config and the state dir put them.
     assert!(host.state_dir.join("data/alpha.db").exists());
     assert!(host.state_dir.join(".spin/sqlite_db.db").exists());
@@ -139,21 +168,34 @@ fn an_abandoned_row_stream_does_not_hold_the_connection() {
 fn writes_survive_a_crash_of_the_host() {
     let host = start();
     for value in ["first", "second", "third"] {
-        assert_eq!(host.get(&format!("/guest/put?db=alpha&value={value}")).status, 200);
+        assert_eq!(
+            host.get(&format!("/guest/put?db=alpha&value={value}"))
+                .status,
+            200
+        );
     }
     // SIGKILL: no shutdown, no flush; only what SQLite committed before answering survives.
     let dir = host.crash();
     let restarted = HostOptions::test_app().in_dir(&dir).start();
-    assert_eq!(restarted.get("/guest/count?db=alpha").body, "first,second,third");
+    assert_eq!(
+        restarted.get("/guest/count?db=alpha").body,
+        "first,second,third"
+    );
 }
 
 #[test]
 fn variables_come_from_manifest_defaults_and_the_environment() {
     let host = start();
-    assert_eq!(host.get("/guest/var?name=greeting").body, "hello from the manifest");
+    assert_eq!(
+        host.get("/guest/var?name=greeting").body,
+        "hello from the manifest"
+    );
     assert_eq!(host.get("/guest/var?name=token").body, "Bearer t0ken");
     // Only the component's own variables exist for it, not the application's.
-    assert_eq!(host.get("/guest/var?name=secret_token").body, "Error::Undefined(\"secret_token\")");
+    assert_eq!(
+        host.get("/guest/var?name=secret_token").body,
+        "Error::Undefined(\"secret_token\")"
+    );
     assert_eq!(host.get("/hidden/var?name=greeting").status, 404);
     assert_eq!(
         host.get("/denied/var?name=greeting").body,
@@ -188,7 +230,11 @@ fn request_bodies_over_the_limit_get_413() {
             .unwrap(),
     );
     assert_eq!(chunked.status, 413);
-    assert_eq!(host.get("/guest/hello").body, "hello", "the host keeps serving");
+    assert_eq!(
+        host.get("/guest/hello").body,
+        "hello",
+        "the host keeps serving"
+    );
 }
 
 #[test]
@@ -198,8 +244,15 @@ fn a_trapping_guest_gets_500_and_the_next_request_is_served() {
     assert_eq!(trapped.status, 500);
     assert_eq!(trapped.json()["errors"][0], "the component failed");
     assert_eq!(host.get("/guest/hello").body, "hello");
-    assert!(host.wait_for_log("the test guest traps on purpose"), "guest stderr is forwarded");
-    assert!(host.wait_for_log("GET /guest/trap guest 500"), "{}", host.logs());
+    assert!(
+        host.wait_for_log("the test guest traps on purpose"),
+        "guest stderr is forwarded"
+    );
+    assert!(
+        host.wait_for_log("GET /guest/trap guest 500"),
+        "{}",
+        host.logs()
+    );
 }
 
 #[test]
@@ -250,7 +303,11 @@ fn idle_instances_are_dropped() {
         .start();
     assert_eq!(host.get("/guest/counter").body, "1");
     std::thread::sleep(Duration::from_millis(600));
-    assert_eq!(host.get("/guest/counter").body, "1", "a new instance after the idle time");
+    assert_eq!(
+        host.get("/guest/counter").body,
+        "1",
+        "a new instance after the idle time"
+    );
 }
 
 #[test]
@@ -259,8 +316,14 @@ fn guest_output_is_logged_with_the_component_id() {
     assert_eq!(host.get("/guest/log").body, "logged");
     assert!(host.wait_for_log("a line on stdout"), "{}", host.logs());
     let logs = host.logs();
-    let line = logs.lines().find(|l| l.contains("a line on stderr")).unwrap();
-    assert!(line.contains("component=guest") && line.contains("stderr"), "{line}");
+    let line = logs
+        .lines()
+        .find(|l| l.contains("a line on stderr"))
+        .unwrap();
+    assert!(
+        line.contains("component=guest") && line.contains("stderr"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -283,11 +346,18 @@ fn start_up_failures_say_what_to_fix() {
     // A database label no runtime config provides.
     let dir = support::fresh_dir();
     let only_beta = dir.join("runtime.toml");
-    std::fs::write(&only_beta, "[sqlite_database.beta]\ntype = \"spin\"\npath = \"beta.db\"\n").unwrap();
+    std::fs::write(
+        &only_beta,
+        "[sqlite_database.beta]\ntype = \"spin\"\npath = \"beta.db\"\n",
+    )
+    .unwrap();
     let mut options = HostOptions::test_app();
     options.runtime_config = Some(only_beta);
     let (_, stderr) = options.fail_to_start();
-    assert!(stderr.contains("`alpha`") && stderr.contains("[sqlite_database.alpha]"), "{stderr}");
+    assert!(
+        stderr.contains("`alpha`") && stderr.contains("[sqlite_database.alpha]"),
+        "{stderr}"
+    );
 
     // A component that was never built, and a manifest with a mistake.
     let dir = support::fresh_dir();
@@ -299,12 +369,18 @@ fn start_up_failures_say_what_to_fix() {
     let (_, stderr) = options.fail_to_start();
     assert!(stderr.contains("fn-host build"), "{stderr}");
 
-    std::fs::write(&broken, text.replace("route = \"/exact\"", "route = \"exact\"")).unwrap();
+    std::fs::write(
+        &broken,
+        text.replace("route = \"/exact\"", "route = \"exact\""),
+    )
+    .unwrap();
     let mut options = HostOptions::test_app();
     options.manifest = broken.clone();
     let (_, stderr) = options.fail_to_start();
     assert!(
-        stderr.contains("spin.toml") && stderr.contains("trigger.http[1]") && stderr.contains("starts with '/'"),
+        stderr.contains("spin.toml")
+            && stderr.contains("trigger.http[1]")
+            && stderr.contains("starts with '/'"),
         "{stderr}"
     );
 }
@@ -317,7 +393,10 @@ fn compiled_components_are_cached_across_restarts() {
             .unwrap()
             .map(|entry| {
                 let entry = entry.unwrap();
-                (entry.file_name(), entry.metadata().unwrap().modified().unwrap())
+                (
+                    entry.file_name(),
+                    entry.metadata().unwrap().modified().unwrap(),
+                )
             })
             .collect::<Vec<_>>()
     };
@@ -332,5 +411,9 @@ fn compiled_components_are_cached_across_restarts() {
     assert_eq!(first.len(), 1);
     let second = with_cache();
     assert_eq!(second.get("/guest/hello").body, "hello");
-    assert_eq!(cached(), first, "the restart read the cache instead of compiling again");
+    assert_eq!(
+        cached(),
+        first,
+        "the restart read the cache instead of compiling again"
+    );
 }

@@ -30,7 +30,10 @@ pub fn shared_cache_dir() -> PathBuf {
 /// Builds the components of `manifest` with `fn-host build`, once per manifest per test binary.
 pub fn build_components(manifest: &Path) {
     static BUILT: OnceLock<Mutex<Vec<PathBuf>>> = OnceLock::new();
-    let mut built = BUILT.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     if built.iter().any(|m| m == manifest) {
         return;
     }
@@ -134,7 +137,13 @@ impl HostOptions {
         let (serving_tx, serving_rx) = mpsc::channel();
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr = child.stderr.take().expect("piped stderr");
-        for (stream, serving) in [(Box::new(stdout) as Box<dyn std::io::Read + Send>, Some(serving_tx)), (Box::new(stderr), None)] {
+        for (stream, serving) in [
+            (
+                Box::new(stdout) as Box<dyn std::io::Read + Send>,
+                Some(serving_tx),
+            ),
+            (Box::new(stderr), None),
+        ] {
             let logs = logs.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
@@ -149,7 +158,10 @@ impl HostOptions {
             Ok(url) => url,
             Err(_) => {
                 let _ = child.kill();
-                panic!("fn-host did not start:\n{}", logs.lock().unwrap().join("\n"));
+                panic!(
+                    "fn-host did not start:\n{}",
+                    logs.lock().unwrap().join("\n")
+                );
             }
         };
         Host {
@@ -181,7 +193,10 @@ impl HostOptions {
             }
             std::thread::sleep(Duration::from_millis(20));
         };
-        assert!(!status.success(), "fn-host exited successfully but should have failed");
+        assert!(
+            !status.success(),
+            "fn-host exited successfully but should have failed"
+        );
         let stderr = std::fs::read_to_string(&stderr_file).unwrap_or_default();
         (status.code(), stderr)
     }
@@ -214,8 +229,7 @@ impl Reply {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 }
 
@@ -265,7 +279,10 @@ impl Host {
 
     /// Everything the host printed so far.
     pub fn logs(&self) -> String {
-        self.logs.lock().unwrap_or_else(|e| e.into_inner()).join("\n")
+        self.logs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .join("\n")
     }
 
     /// Waits until the host has logged a line containing `needle`.

@@ -22,8 +22,10 @@ fn param<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
     })
 }
 
-#[spin_sdk::http_service]
-async fn handle(request: Request) -> impl IntoResponse {
+// The Spin export exists only on wasm: natively (`cargo test --workspace`) this is a plain
+// function, since the export's symbol names do not link into a native library.
+#[cfg_attr(target_arch = "wasm32", spin_sdk::http_service)]
+pub async fn handle(request: Request) -> impl IntoResponse {
     let path = request.uri().path().to_string();
     let action = path.rsplit('/').next().unwrap_or_default();
     match action {
@@ -36,7 +38,13 @@ async fn handle(request: Request) -> impl IntoResponse {
         }
         "headers" => headers(&request),
         "var" => variable(param(&request, "name").unwrap_or_default()).await,
-        "put" => put(param(&request, "db").unwrap_or_default(), param(&request, "value").unwrap_or_default()).await,
+        "put" => {
+            put(
+                param(&request, "db").unwrap_or_default(),
+                param(&request, "value").unwrap_or_default(),
+            )
+            .await
+        }
         "count" => count(param(&request, "db").unwrap_or_default()).await,
         "abandon" => abandon(param(&request, "db").unwrap_or_default()).await,
         "fetch" => fetch(param(&request, "url").unwrap_or_default()).await,
@@ -57,9 +65,14 @@ async fn handle(request: Request) -> impl IntoResponse {
             }
         }
         "grow" => {
-            let mib: usize = param(&request, "mib").and_then(|m| m.parse().ok()).unwrap_or(1);
+            let mib: usize = param(&request, "mib")
+                .and_then(|m| m.parse().ok())
+                .unwrap_or(1);
             let block = vec![1u8; mib * 1024 * 1024];
-            text(200, format!("allocated {} bytes", std::hint::black_box(block).len()))
+            text(
+                200,
+                format!("allocated {} bytes", std::hint::black_box(block).len()),
+            )
         }
         _ => text(404, format!("the test guest has no action {action:?}")),
     }
@@ -84,7 +97,9 @@ async fn variable(name: &str) -> Response {
 }
 
 async fn open(db: &str) -> Result<Connection, Response> {
-    Connection::open(db).await.map_err(|error| text(403, format!("{error:?}")))
+    Connection::open(db)
+        .await
+        .map_err(|error| text(403, format!("{error:?}")))
 }
 
 async fn put(db: &str, value: &str) -> Response {
