@@ -1,6 +1,7 @@
 //! The named fields of a request (query string, form or JSON body), read as integers or
-//! text, each failure a message naming its field. Domain rules stay with each service:
-//! this only knows "present", "integer" and "text", plus paging, which all three share.
+//! text, each failure a message naming its field. Domain rules stay with each service (and
+//! the request contract a service shares with the public API, in `api-model`): this only
+//! knows "present", "integer" and "text", plus paging, which all three share.
 
 use std::borrow::Cow;
 use std::num::IntErrorKind;

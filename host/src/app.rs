@@ -3,9 +3,9 @@
 //! through [`App::dispatch_public`] or [`App::dispatch_chained`].
 
 use crate::engine::{self, EngineLimits};
-use crate::instance::{Capabilities, ComponentInstances, GuestOutput, Lifecycle};
+use crate::instance::{ComponentInstances, Grants, InstanceState, Lifecycle};
 use crate::manifest::Manifest;
-use crate::outbound::{AllowedHosts, OutboundHooks};
+use crate::outbound::AllowedHosts;
 use crate::routing::{RouteMatch, Routes};
 use crate::runtime_config::RuntimeConfig;
 use crate::sqlite::{Databases, SqliteCtx};
@@ -15,12 +15,13 @@ use http::{HeaderValue, StatusCode};
 use http_body_util::{BodyExt, Full};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use std::time::Instant;
+use wasmtime::Engine;
+use wasmtime::component::Linker;
 use wasmtime::error::Context;
 use wasmtime::{Result, bail};
-use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiBody;
 use wasmtime_wasi_http::handler::{ExpirationError, InstantiationError, ProxyHandler, ProxyPre};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
@@ -93,85 +94,43 @@ impl App {
 
         let mut prepared = Vec::new();
         for id in &used {
-            let component = &manifest.components[*id];
             let what = format!("component `{id}`");
-            if !component.source.exists() {
-                bail!(
-                    "{what}: {} does not exist; run `fn-host build` (or `fn-host up --build`)",
-                    component.source.display()
-                );
-            }
-            let compiled = engine::load_component(&engine, &component.source, &options.cache_dir)
+            let component = &manifest.components[*id];
+            let pre = pre_instantiate(&engine, &linker, &component.source, &options.cache_dir)
                 .with_context(|| what.clone())?;
-            let pre = linker.instantiate_pre(&compiled).with_context(|| {
-                format!("{what} imports an interface this host does not provide")
-            })?;
-            let pre = ServicePre::new(pre).with_context(|| {
-                format!(
-                    "{what} does not export `wasi:http/handler@0.3.0` (build it with spin-sdk 7)"
-                )
-            })?;
             let allowed_hosts = component
                 .allowed_outbound_hosts
                 .iter()
                 .map(|entry| variables.expand(entry, &format!("{what} allowed_outbound_hosts")))
                 .collect::<Result<Vec<_>>>()?;
-            let allowed_hosts =
-                Arc::new(AllowedHosts::parse(&allowed_hosts).with_context(|| what.clone())?);
-            let sqlite_labels: Arc<[String]> = component.sqlite_databases.iter().cloned().collect();
-            let component_variables = variables.for_component(&manifest, id)?;
-            let environment: Vec<(String, String)> = component
-                .environment
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            prepared.push(PreparedComponent {
-                id: (*id).into(),
-                pre,
-                capabilities: Box::new({
-                    let id: Arc<str> = (*id).into();
-                    let databases = databases.clone();
-                    let configured = configured.clone();
-                    move |app: Weak<App>| {
-                        let mut wasi = WasiCtx::builder();
-                        wasi.stdout(GuestOutput {
-                            component: id.clone(),
-                            stream: "stdout",
-                        })
-                        .stderr(GuestOutput {
-                            component: id.clone(),
-                            stream: "stderr",
-                        })
-                        .envs(&environment);
-                        Capabilities {
-                            wasi: wasi.build(),
-                            hooks: OutboundHooks::new(id.clone(), allowed_hosts.clone(), app),
-                            sqlite: SqliteCtx::new(
-                                databases.clone(),
-                                configured.clone(),
-                                sqlite_labels.clone(),
-                            ),
-                            variables: component_variables.clone(),
-                        }
-                    }
-                }),
-            });
+            let grants = Grants {
+                environment: component.environment.clone().into_iter().collect(),
+                allowed_hosts: Arc::new(
+                    AllowedHosts::parse(&allowed_hosts).with_context(|| what.clone())?,
+                ),
+                sqlite: SqliteCtx::new(
+                    databases.clone(),
+                    configured.clone(),
+                    component.sqlite_databases.iter().cloned().collect(),
+                ),
+                variables: variables.for_component(&manifest, id)?,
+            };
+            prepared.push((Arc::<str>::from(*id), pre, grants));
         }
 
         Ok(Arc::new_cyclic(|app: &Weak<App>| {
             let components = prepared
                 .into_iter()
-                .map(|component| {
-                    let app = app.clone();
-                    let capabilities = component.capabilities;
+                .map(|(id, pre, grants)| {
                     let instances = ComponentInstances {
-                        id: component.id.clone(),
+                        id: id.clone(),
                         engine: engine.clone(),
-                        pre: ProxyPre::P3(component.pre),
+                        pre: ProxyPre::P3(pre),
                         lifecycle: options.lifecycle,
-                        capabilities: Box::new(move || capabilities(app.clone())),
+                        grants,
+                        app: app.clone(),
                     };
-                    (component.id.to_string(), ProxyHandler::new(instances))
+                    (id.to_string(), ProxyHandler::new(instances))
                 })
                 .collect();
             App {
@@ -265,11 +224,26 @@ impl App {
     }
 }
 
-/// A component ready to instantiate, before the app (which its hooks point back to) exists.
-struct PreparedComponent {
-    id: Arc<str>,
-    pre: ServicePre<crate::instance::InstanceState>,
-    capabilities: Box<dyn Fn(Weak<App>) -> Capabilities + Send + Sync>,
+/// Compiles (or reads from the cache) and pre-instantiates one component, checking that it is
+/// an HTTP handler this host can serve.
+fn pre_instantiate(
+    engine: &Engine,
+    linker: &Linker<InstanceState>,
+    source: &Path,
+    cache_dir: &Path,
+) -> Result<ServicePre<InstanceState>> {
+    if !source.exists() {
+        bail!(
+            "{} does not exist; run `fn-host build` (or `fn-host up --build`)",
+            source.display()
+        );
+    }
+    let compiled = engine::load_component(engine, source, cache_dir)?;
+    let pre = linker
+        .instantiate_pre(&compiled)
+        .context("it imports an interface this host does not provide")?;
+    ServicePre::new(pre)
+        .context("it does not export `wasi:http/handler@0.3.0` (build it with spin-sdk 7)")
 }
 
 /// The one log line of a request: method, path, component, status, duration.

@@ -3,12 +3,13 @@
 //! `idle_timeout` without work. A request past its deadline expires (the caller answers 504)
 //! and its instance is dropped once the others it serves finish.
 
-use crate::outbound::OutboundHooks;
+use crate::app::App;
+use crate::outbound::{AllowedHosts, OutboundHooks};
 use crate::sqlite::SqliteCtx;
 use crate::variables::ComponentVariables;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use wasmtime::component::{GuestTaskId, ResourceTable};
@@ -65,16 +66,49 @@ pub struct ComponentInstances {
     pub engine: Engine,
     pub pre: ProxyPre<InstanceState>,
     pub lifecycle: Lifecycle,
-    /// Builds the per-instance capability state (fresh WASI context, outbound hooks, ...).
-    pub capabilities: Box<dyn Fn() -> Capabilities + Send + Sync>,
+    pub grants: Grants,
+    /// The app, for outbound requests to its components (set once the app exists).
+    pub app: Weak<App>,
 }
 
-/// The capability state of one new instance.
-pub struct Capabilities {
-    pub wasi: WasiCtx,
-    pub hooks: OutboundHooks,
+/// What the manifest and runtime config grant every instance of one component.
+pub struct Grants {
+    pub environment: Vec<(String, String)>,
+    pub allowed_hosts: Arc<AllowedHosts>,
     pub sqlite: SqliteCtx,
     pub variables: ComponentVariables,
+}
+
+impl ComponentInstances {
+    /// A fresh store state: a new WASI context (output tagged with the component id) and the
+    /// component's grants.
+    fn new_state(&self) -> InstanceState {
+        let mut wasi = WasiCtx::builder();
+        wasi.stdout(GuestOutput {
+            component: self.id.clone(),
+            stream: "stdout",
+        })
+        .stderr(GuestOutput {
+            component: self.id.clone(),
+            stream: "stderr",
+        })
+        .envs(&self.grants.environment);
+        InstanceState {
+            table: ResourceTable::new(),
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            hooks: OutboundHooks::new(
+                self.id.clone(),
+                self.grants.allowed_hosts.clone(),
+                self.app.clone(),
+            ),
+            sqlite: self.grants.sqlite.clone(),
+            variables: self.grants.variables.clone(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.lifecycle.max_memory)
+                .build(),
+        }
+    }
 }
 
 impl HandlerState for ComponentInstances {
@@ -83,23 +117,7 @@ impl HandlerState for ComponentInstances {
     type WorkerState = Worker;
 
     async fn instantiate(&self) -> wasmtime::Result<Instance<InstanceState, Expiration, Worker>> {
-        let Capabilities {
-            wasi,
-            hooks,
-            sqlite,
-            variables,
-        } = (self.capabilities)();
-        let state = InstanceState {
-            table: ResourceTable::new(),
-            wasi,
-            http: WasiHttpCtx::new(),
-            hooks,
-            sqlite,
-            variables,
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.lifecycle.max_memory)
-                .build(),
-        };
+        let state = self.new_state();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         // Yield to the executor at every epoch tick: a busy guest cannot starve other requests,

@@ -31,7 +31,10 @@ use wasmtime::error::Context as _;
 /// typical page needs no second hop.
 const ROW_BATCH: usize = 64;
 /// Idle connections kept per label.
-const MAX_IDLE_CONNECTIONS: usize = 32;
+const MAX_IDLE_CONNECTIONS: usize = 16;
+/// Page cache per connection (KiB). Small: every connection reads the same file, which the OS
+/// caches once; SQLite's default (2 MiB) times the pool measured 200 MB RSS at a million rows.
+const PAGE_CACHE_KIB: i64 = 1024;
 /// Prepared statements cached per connection.
 const STATEMENT_CACHE: usize = 64;
 /// How long a writer waits for another writer before `SQLITE_BUSY`.
@@ -144,6 +147,7 @@ fn connect(path: &Path) -> Result<rusqlite::Connection> {
     let connection = rusqlite::Connection::open(path)?;
     connection.busy_timeout(BUSY_TIMEOUT)?;
     connection.pragma_update(None, "synchronous", "NORMAL")?;
+    connection.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // Query-planner stability: otherwise a statement whose plan looked at a bound value
     // (`LIMIT ?`) is expired and parsed again on every new binding, defeating the cache.

@@ -1,9 +1,9 @@
 //! One function per endpoint: parse the request, ask the store, answer.
 
 use api_common::{ApiError, FORM, JsonResponse, Params, read_body, success};
+use api_model::{ListingsQuery, NewListing};
 use spin_sdk::http::Request;
 
-use crate::model::{ListingsQuery, NewListing};
 use crate::store::Store;
 
 /// `GET /listings?page_num&page_size&user_id`

@@ -5,9 +5,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use api_common::now_micros;
+use api_model::{ListingType, ListingsQuery, NewListing};
 use spin_sdk::sqlite::{Connection, RowResult, Value};
 
-use crate::model::{Listing, ListingType, ListingsQuery, NewListing};
+use crate::model::Listing;
 
 /// The database label, as spin.toml grants it.
 const DATABASE: &str = "listings";

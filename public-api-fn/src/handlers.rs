@@ -1,10 +1,11 @@
 //! One function per endpoint: parse the request, call the services, answer.
 
 use api_common::{ApiError, JSON, JsonObject, JsonResponse, Params, json, read_body, success};
+use api_model::{ListingsQuery, NewListing, UserName};
 use http::StatusCode;
 use spin_sdk::http::Request;
 
-use crate::model::{ListingsQuery, NewListing, UserName, distinct_user_ids, with_users};
+use crate::model::{distinct_user_ids, with_users};
 use crate::upstream::Services;
 
 /// `GET /public-api/listings?page_num&page_size&user_id`: two upstream calls whatever

@@ -1,9 +1,10 @@
 //! One function per endpoint: parse the request, ask the store, answer.
 
 use api_common::{ApiError, FORM, JsonResponse, Params, read_body, success};
+use api_model::{UserId, UserName};
 use spin_sdk::http::Request;
 
-use crate::model::{UserId, UserName, UsersQuery};
+use crate::model::UsersQuery;
 use crate::store::Store;
 
 /// `GET /users?page_num&page_size` or `GET /users?ids=1,2,3`

@@ -1,25 +1,9 @@
-//! The user service's values, parsed once at the edge: past here they are valid.
+//! The user service's own values: the query of `GET /users`, parsed once at the edge (past
+//! here it is valid), and the stored user. What it parses alike with the public API
+//! (`UserId`, `UserName`) is their shared contract, in `api-model`.
 
 use api_common::{ApiError, FieldErrors, Fields, Page};
 use serde::Serialize;
-
-/// The id of a user; ids start at 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UserId(i64);
-
-impl UserId {
-    /// The `{id}` of `/users/{id}`.
-    pub fn from_path(segment: &str) -> Result<Self, ApiError> {
-        match segment.parse() {
-            Ok(id) if id > 0 => Ok(Self(id)),
-            _ => Err(ApiError::bad_request("user id must be a positive integer")),
-        }
-    }
-
-    pub fn get(self) -> i64 {
-        self.0
-    }
-}
 
 /// The ids of `GET /users?ids=1,2,3`: distinct, in the order first given, 1 to 100 of them.
 #[derive(Debug, PartialEq, Eq)]
@@ -73,36 +57,6 @@ impl UsersQuery {
     }
 }
 
-/// A user's full name: trimmed, not empty, at most [`UserName::MAX_CHARS`] characters.
-#[derive(Debug, PartialEq, Eq)]
-pub struct UserName(String);
-
-impl UserName {
-    pub const MAX_CHARS: usize = 200;
-
-    pub fn parse(form: &impl Fields) -> Result<Self, ApiError> {
-        let mut errors = FieldErrors::default();
-        let name = errors.check(form.text("name").and_then(|name| {
-            let name = name.trim();
-            if name.is_empty() {
-                Err("name must not be blank".to_owned())
-            } else if name.chars().count() > Self::MAX_CHARS {
-                Err(format!(
-                    "name must be at most {} characters",
-                    Self::MAX_CHARS
-                ))
-            } else {
-                Ok(Self(name.to_owned()))
-            }
-        }));
-        errors.finish(name)
-    }
-
-    pub fn into_string(self) -> String {
-        self.0
-    }
-}
-
 /// A stored user as the API shows it; timestamps in microseconds since the epoch.
 #[derive(Debug, PartialEq, Eq, Serialize)]
 pub struct User {
@@ -124,65 +78,8 @@ mod tests {
         error.errors().to_vec()
     }
 
-    fn name(form: &str) -> Result<UserName, Vec<String>> {
-        UserName::parse(&Params::parse(form.as_bytes())).map_err(messages)
-    }
-
     fn query(query: &str) -> Result<UsersQuery, Vec<String>> {
         UsersQuery::parse(&Params::parse(query.as_bytes())).map_err(messages)
-    }
-
-    #[test]
-    fn names_are_trimmed_and_decoded() {
-        assert_eq!(name("name=Ann").unwrap().into_string(), "Ann");
-        assert_eq!(
-            name("name=+Suresh%20Subramaniam%09").unwrap().into_string(),
-            "Suresh Subramaniam"
-        );
-        assert_eq!(
-            name("name=Zo%C3%AB+%26+co").unwrap().into_string(),
-            "Zoë & co"
-        );
-    }
-
-    #[test]
-    fn names_must_not_be_missing_or_blank() {
-        assert_eq!(name(""), Err(vec!["name is required".to_owned()]));
-        assert_eq!(name("name="), Err(vec!["name is required".to_owned()]));
-        for blank in ["name=+", "name=%20", "name=%20%09%0A"] {
-            assert_eq!(name(blank), Err(vec!["name must not be blank".to_owned()]));
-        }
-    }
-
-    #[test]
-    fn names_have_a_maximum_length_in_characters() {
-        let longest = "é".repeat(UserName::MAX_CHARS);
-        assert_eq!(
-            name(&format!("name={longest}")).unwrap().into_string(),
-            longest
-        );
-        assert_eq!(
-            name(&format!("name={longest}e")),
-            Err(vec!["name must be at most 200 characters".to_owned()])
-        );
-        // Surrounding blanks do not count.
-        assert!(name(&format!("name=++{longest}++")).is_ok());
-    }
-
-    #[test]
-    fn path_ids_must_be_positive_integers() {
-        assert_eq!(UserId::from_path("42").unwrap().get(), 42);
-        assert_eq!(
-            UserId::from_path(&i64::MAX.to_string()).unwrap().get(),
-            i64::MAX
-        );
-        for bad in ["abc", "0", "-1", "1.5", "", "9223372036854775808", "%31"] {
-            assert_eq!(
-                UserId::from_path(bad).map_err(messages),
-                Err(vec!["user id must be a positive integer".to_owned()]),
-                "{bad}"
-            );
-        }
     }
 
     #[test]

@@ -5,9 +5,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use api_common::{Page, now_micros};
+use api_model::{UserId, UserName};
 use spin_sdk::sqlite::{Connection, RowResult, Value};
 
-use crate::model::{User, UserId, UserIds, UserName};
+use crate::model::{User, UserIds};
 
 /// The database label, as spin.toml grants it.
 const DATABASE: &str = "users";
