@@ -2,13 +2,15 @@
 //! JSON responses, request checks (method, path, Content-Type, body) and the parsing of
 //! query strings, forms and JSON bodies into fields, including paging.
 //!
-//! No Spin types appear here, so all of it is tested natively.
+//! Only `database` touches Spin (its SQLite API); the rest is plain Rust, tested natively.
 
+mod database;
 mod error;
 mod fields;
 mod request;
 mod response;
 
+pub use database::{Database, Schema};
 pub use error::{ApiError, ErrorBody};
 pub use fields::{FieldErrors, FieldValue, Fields, JsonObject, Page, Params};
 pub use request::{FORM, JSON, MAX_BODY_BYTES, read_body, route_path};

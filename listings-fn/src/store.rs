@@ -1,17 +1,14 @@
 //! Every SQL statement of the listing service: its schema, the schema's migrations and the
 //! queries. SQL text is constant so the host can cache each prepared statement.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
-use api_common::now_micros;
+use api_common::{Database, Schema, now_micros};
 use api_model::{ListingType, ListingsQuery, NewListing};
-use spin_sdk::sqlite::{Connection, RowResult, Value};
+use spin_sdk::sqlite::{RowResult, Value};
 
 use crate::model::Listing;
-
-/// The database label, as spin.toml grants it.
-const DATABASE: &str = "listings";
 
 /// The schema, one step per version; `PRAGMA user_version` counts the steps applied.
 /// Each statement is idempotent, so instances migrating at the same time all succeed.
@@ -30,7 +27,15 @@ const MIGRATIONS: &[&[&str]] = &[&[
     "PRAGMA user_version = 1",
 ]];
 
-const SCHEMA_VERSION: &str = "PRAGMA user_version";
+/// The database label spin.toml grants, and its schema.
+const SCHEMA: Schema = Schema {
+    label: "listings",
+    migrations: MIGRATIONS,
+    migrated: &MIGRATED,
+};
+
+/// Whether this instance has brought the schema up to date.
+static MIGRATED: AtomicBool = AtomicBool::new(false);
 
 const NEWEST: &str = "SELECT id, user_id, listing_type, price, created_at, updated_at
     FROM listings ORDER BY created_at DESC, id DESC LIMIT ?1 OFFSET ?2";
@@ -45,39 +50,12 @@ const INSERT: &str = "INSERT INTO listings (user_id, listing_type, price, create
     FROM (SELECT MAX(?4, COALESCE((SELECT MAX(created_at) FROM listings), 0)) AS stamp)
     RETURNING id, user_id, listing_type, price, created_at, updated_at";
 
-/// Whether this instance has brought the schema up to date (instances may serve many requests).
-static MIGRATED: AtomicBool = AtomicBool::new(false);
-
 /// A connection to the listings database, its schema up to date.
-pub struct Store(Connection);
+pub struct Store(Database);
 
 impl Store {
     pub async fn open() -> Result<Self> {
-        let connection = Connection::open(DATABASE)
-            .await
-            .context("opening the listings database")?;
-        let store = Self(connection);
-        if !MIGRATED.load(Ordering::Relaxed) {
-            store
-                .migrate()
-                .await
-                .context("migrating the listings schema")?;
-            MIGRATED.store(true, Ordering::Relaxed);
-        }
-        Ok(store)
-    }
-
-    async fn migrate(&self) -> Result<()> {
-        let version = self
-            .rows(SCHEMA_VERSION, [])
-            .await?
-            .first()
-            .and_then(|row| row.get::<usize>(0))
-            .context("reading user_version")?;
-        for statement in MIGRATIONS.iter().skip(version).copied().flatten() {
-            self.rows(statement, []).await?;
-        }
-        Ok(())
+        Database::open(&SCHEMA).await.map(Self)
     }
 
     /// One page of listings, newest first.
@@ -90,9 +68,11 @@ impl Store {
         let rows = match query.user_id {
             Some(user_id) => {
                 let user_id = Value::Integer(user_id.get());
-                self.rows(NEWEST_OF_USER, [user_id, limit, offset]).await?
+                self.0
+                    .rows(NEWEST_OF_USER, [user_id, limit, offset])
+                    .await?
             }
-            None => self.rows(NEWEST, [limit, offset]).await?,
+            None => self.0.rows(NEWEST, [limit, offset]).await?,
         };
         rows.iter().map(listing).collect()
     }
@@ -105,21 +85,8 @@ impl Store {
             Value::Integer(new.price.get()),
             Value::Integer(now_micros()),
         ];
-        let rows = self.rows(INSERT, parameters).await?;
+        let rows = self.0.rows(INSERT, parameters).await?;
         listing(rows.first().context("INSERT returned no row")?)
-    }
-
-    async fn rows(
-        &self,
-        statement: &str,
-        parameters: impl IntoIterator<Item = Value>,
-    ) -> Result<Vec<RowResult>> {
-        Ok(self
-            .0
-            .execute(statement, parameters)
-            .await?
-            .collect()
-            .await?)
     }
 }
 

@@ -1,17 +1,14 @@
 //! Every SQL statement of the user service: its schema, the schema's migrations and the
 //! queries. SQL text is constant so the host can cache each prepared statement.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
-use api_common::{Page, now_micros};
+use api_common::{Database, Page, Schema, now_micros};
 use api_model::{UserId, UserName};
-use spin_sdk::sqlite::{Connection, RowResult, Value};
+use spin_sdk::sqlite::{RowResult, Value};
 
 use crate::model::{User, UserIds};
-
-/// The database label, as spin.toml grants it.
-const DATABASE: &str = "users";
 
 /// The schema, one step per version; `PRAGMA user_version` counts the steps applied.
 /// Each statement is idempotent, so instances migrating at the same time all succeed.
@@ -26,7 +23,15 @@ const MIGRATIONS: &[&[&str]] = &[&[
     "PRAGMA user_version = 1",
 ]];
 
-const SCHEMA_VERSION: &str = "PRAGMA user_version";
+/// The database label spin.toml grants, and its schema.
+const SCHEMA: Schema = Schema {
+    label: "users",
+    migrations: MIGRATIONS,
+    migrated: &MIGRATED,
+};
+
+/// Whether this instance has brought the schema up to date.
+static MIGRATED: AtomicBool = AtomicBool::new(false);
 
 const NEWEST: &str = "SELECT id, name, created_at, updated_at
     FROM users ORDER BY created_at DESC, id DESC LIMIT ?1 OFFSET ?2";
@@ -45,39 +50,12 @@ const INSERT: &str = "INSERT INTO users (name, created_at, updated_at)
     FROM (SELECT MAX(?2, COALESCE((SELECT MAX(created_at) FROM users), 0)) AS stamp)
     RETURNING id, name, created_at, updated_at";
 
-/// Whether this instance has brought the schema up to date (instances may serve many requests).
-static MIGRATED: AtomicBool = AtomicBool::new(false);
-
 /// A connection to the users database, its schema up to date.
-pub struct Store(Connection);
+pub struct Store(Database);
 
 impl Store {
     pub async fn open() -> Result<Self> {
-        let connection = Connection::open(DATABASE)
-            .await
-            .context("opening the users database")?;
-        let store = Self(connection);
-        if !MIGRATED.load(Ordering::Relaxed) {
-            store
-                .migrate()
-                .await
-                .context("migrating the users schema")?;
-            MIGRATED.store(true, Ordering::Relaxed);
-        }
-        Ok(store)
-    }
-
-    async fn migrate(&self) -> Result<()> {
-        let version = self
-            .rows(SCHEMA_VERSION, [])
-            .await?
-            .first()
-            .and_then(|row| row.get::<usize>(0))
-            .context("reading user_version")?;
-        for statement in MIGRATIONS.iter().skip(version).copied().flatten() {
-            self.rows(statement, []).await?;
-        }
-        Ok(())
+        Database::open(&SCHEMA).await.map(Self)
     }
 
     /// One page of users, newest first.
@@ -86,7 +64,8 @@ impl Store {
             return Ok(Vec::new());
         };
         let parameters = [Value::Integer(page.size()), Value::Integer(offset)];
-        self.rows(NEWEST, parameters)
+        self.0
+            .rows(NEWEST, parameters)
             .await?
             .iter()
             .map(user)
@@ -96,7 +75,8 @@ impl Store {
     /// The users of these ids that exist, newest first.
     pub async fn by_ids(&self, ids: &UserIds) -> Result<Vec<User>> {
         let parameters = [Value::Text(ids.to_json_array())];
-        self.rows(BY_IDS, parameters)
+        self.0
+            .rows(BY_IDS, parameters)
             .await?
             .iter()
             .map(user)
@@ -104,7 +84,7 @@ impl Store {
     }
 
     pub async fn by_id(&self, id: UserId) -> Result<Option<User>> {
-        let rows = self.rows(BY_ID, [Value::Integer(id.get())]).await?;
+        let rows = self.0.rows(BY_ID, [Value::Integer(id.get())]).await?;
         rows.first().map(user).transpose()
     }
 
@@ -114,21 +94,8 @@ impl Store {
             Value::Text(name.into_string()),
             Value::Integer(now_micros()),
         ];
-        let rows = self.rows(INSERT, parameters).await?;
+        let rows = self.0.rows(INSERT, parameters).await?;
         user(rows.first().context("INSERT returned no row")?)
-    }
-
-    async fn rows(
-        &self,
-        statement: &str,
-        parameters: impl IntoIterator<Item = Value>,
-    ) -> Result<Vec<RowResult>> {
-        Ok(self
-            .0
-            .execute(statement, parameters)
-            .await?
-            .collect()
-            .await?)
     }
 }
 
