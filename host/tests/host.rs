@@ -315,6 +315,7 @@ fn guest_output_is_logged_with_the_component_id() {
     let host = start();
     assert_eq!(host.get("/guest/log").body, "logged");
     assert!(host.wait_for_log("a line on stdout"), "{}", host.logs());
+    assert!(host.wait_for_log("a line on stderr"), "{}", host.logs());
     let logs = host.logs();
     let line = logs
         .lines()
