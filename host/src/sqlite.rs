@@ -158,6 +158,11 @@ fn connect(path: &Path) -> Result<rusqlite::Connection> {
     Ok(connection)
 }
 
+/// The outcome when a query's blocking task is gone without reporting one.
+fn task_ended() -> Error {
+    Error::Io("query task ended unexpectedly".into())
+}
+
 fn poisoned<T>(_: std::sync::PoisonError<T>) -> Error {
     Error::Io("connection pool lock poisoned".into())
 }
@@ -190,6 +195,8 @@ impl Drop for PooledConnection {
 /// The host side of a guest's `connection` resource. It borrows a pooled SQLite connection
 /// per statement, so idle guests hold none; only a guest inside a transaction (`BEGIN` without
 /// `COMMIT` yet) keeps its SQLite connection pinned, as the transaction lives on it.
+/// Clones share all of it: a clone is a handle that outlives a borrow of the store.
+#[derive(Clone)]
 pub struct GuestConnection {
     pool: Arc<Pool>,
     /// The pinned connection; the lock also runs one guest connection's statements in order.
@@ -246,9 +253,7 @@ impl GuestConnection {
                 *pinned = Some(connection);
             }
         });
-        started_rx
-            .await
-            .unwrap_or_else(|_| Err(Error::Io("query task ended unexpectedly".into())))
+        started_rx.await.unwrap_or_else(|_| Err(task_ended()))
     }
 
     fn stats(&self) -> Stats {
@@ -484,12 +489,7 @@ impl SqliteView<'_> {
         &self,
         connection: &Resource<GuestConnection>,
     ) -> wasmtime::Result<GuestConnection> {
-        let guest = self.table.get(connection)?;
-        Ok(GuestConnection {
-            pool: guest.pool.clone(),
-            pinned: guest.pinned.clone(),
-            stats: guest.stats.clone(),
-        })
+        Ok(self.table.get(connection)?.clone())
     }
 
     fn push(
@@ -516,9 +516,7 @@ async fn collect(started: Result<Started, Error>) -> Result<QueryResult, Error> 
             while let Some(batch) = rest.recv().await {
                 rows.extend(batch);
             }
-            outcome
-                .await
-                .unwrap_or_else(|_| Err(Error::Io("query task ended unexpectedly".into())))
+            outcome.await.unwrap_or_else(|_| Err(task_ended()))
         }
     };
     outcome.map(|()| QueryResult {
@@ -651,9 +649,7 @@ impl OutcomeSource {
     async fn resolve(self) -> wasmtime::Result<Result<(), Error>> {
         Ok(match self {
             OutcomeSource::Ready(outcome) => outcome,
-            OutcomeSource::Pending(outcome) => outcome
-                .await
-                .unwrap_or_else(|_| Err(Error::Io("query task ended unexpectedly".into()))),
+            OutcomeSource::Pending(outcome) => outcome.await.unwrap_or_else(|_| Err(task_ended())),
         })
     }
 }
