@@ -2,20 +2,21 @@
 //! `UserName`, `ListingsQuery`, `NewListing`): parsed once at the edge, with the same rules
 //! and messages, by the service that owns them (from its form or query string) and by the
 //! public API (from its JSON body or query string, so bad input never costs an upstream
-//! call); past the edge they are valid.
+//! call); past the edge they are valid. And what the services answer (`Listing`, `User`),
+//! written by the service and read by the public API.
 //!
 //! The shared-crate rule of the architecture ("never holds a service's domain or SQL") is
 //! about storage and domain logic, while the request contract that a service and its caller
 //! both parse is what this crate is for.
 //!
-//! So no SQL, stored rows, HTTP client or Spin types appear here, and all of it is tested
+//! So no SQL, HTTP client or Spin types appear here, and all of it is tested
 //! natively.
 
 mod listing;
 mod user;
 
-pub use listing::{ListingType, ListingsQuery, NewListing, Price};
-pub use user::{UserId, UserName};
+pub use listing::{Listing, ListingType, ListingsQuery, NewListing, Price};
+pub use user::{User, UserId, UserName};
 
 /// What the tests of both modules read requests with.
 #[cfg(test)]

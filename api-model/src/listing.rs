@@ -99,6 +99,18 @@ impl NewListing {
     }
 }
 
+/// A listing as the listing service answers it (and the public API reads it); timestamps in
+/// microseconds since the epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing {
+    pub id: i64,
+    pub user_id: i64,
+    pub listing_type: ListingType,
+    pub price: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,5 +309,20 @@ mod tests {
         for listing_type in [ListingType::Rent, ListingType::Sale] {
             assert_eq!(ListingType::parse(listing_type.as_str()), Ok(listing_type));
         }
+    }
+
+    #[test]
+    fn a_listing_is_shown_and_read_as_the_api_gives_it() {
+        let listing = Listing {
+            id: 1,
+            user_id: 2,
+            listing_type: ListingType::Sale,
+            price: 6000,
+            created_at: 1_475_820_997_000_000,
+            updated_at: 1_475_820_997_000_000,
+        };
+        let text = r#"{"id":1,"user_id":2,"listing_type":"sale","price":6000,"created_at":1475820997000000,"updated_at":1475820997000000}"#;
+        assert_eq!(serde_json::to_string(&listing).unwrap(), text);
+        assert_eq!(serde_json::from_str::<Listing>(text).unwrap(), listing);
     }
 }

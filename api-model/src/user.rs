@@ -2,6 +2,7 @@
 //! name of `POST /users`, which the public API mirrors as `POST /public-api/users`.
 
 use api_common::{ApiError, FieldErrors, Fields};
+use serde::{Deserialize, Serialize};
 
 /// The id of a user (the user service's; ids start at 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +65,16 @@ impl UserName {
     pub fn into_string(self) -> String {
         self.0
     }
+}
+
+/// A user as the user service answers it (and the public API reads it); timestamps in
+/// microseconds since the epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 
 #[cfg(test)]
@@ -159,5 +170,18 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_user_is_shown_and_read_as_the_api_gives_it() {
+        let user = User {
+            id: 1,
+            name: "Suresh \"S\" Subramaniam".into(),
+            created_at: 1_475_820_997_000_000,
+            updated_at: 1_475_820_997_000_000,
+        };
+        let text = r#"{"id":1,"name":"Suresh \"S\" Subramaniam","created_at":1475820997000000,"updated_at":1475820997000000}"#;
+        assert_eq!(serde_json::to_string(&user).unwrap(), text);
+        assert_eq!(serde_json::from_str::<User>(text).unwrap(), user);
     }
 }

@@ -1,7 +1,6 @@
 //! The listing service: rent and sale listings, in its own `listings` database.
 
 mod handlers;
-mod model;
 mod store;
 
 use api_common::{ApiError, JsonResponse, route_path};

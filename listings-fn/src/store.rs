@@ -5,10 +5,8 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
 use api_common::{Database, Schema, now_micros};
-use api_model::{ListingType, ListingsQuery, NewListing};
+use api_model::{Listing, ListingType, ListingsQuery, NewListing};
 use spin_sdk::sqlite::{RowResult, Value};
-
-use crate::model::Listing;
 
 /// The schema, one step per version; `PRAGMA user_version` counts the steps applied.
 /// Each statement is idempotent, so instances migrating at the same time all succeed.

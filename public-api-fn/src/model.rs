@@ -1,31 +1,11 @@
-//! The public API's own values: what the services answer and what it answers itself. Its
+//! The public API's own values: what it answers itself. Its
 //! requests are parsed once at the edge with the same rules and types as the services (so
 //! bad input never costs an upstream call): that shared contract is in `api-model`.
 
 use std::collections::HashMap;
 
-use api_model::ListingType;
+use api_model::{Listing, ListingType, User};
 use serde::{Deserialize, Serialize};
-
-/// A listing as the listing service shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Listing {
-    pub id: i64,
-    pub user_id: i64,
-    pub listing_type: ListingType,
-    pub price: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-/// A user as the user service shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct User {
-    pub id: i64,
-    pub name: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
 
 /// `{"user": ...}`: read from the user service's answer, which it also is to the client.
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,14 +8,14 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use api_common::{ApiError, ErrorBody, FORM};
-use api_model::{ListingsQuery, NewListing, UserId, UserName};
+use api_model::{Listing, ListingsQuery, NewListing, User, UserId, UserName};
 use futures::future::{Either, select};
 use http::{Method, StatusCode, Uri, header};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use spin_sdk::http::body::IncomingBodyExt;
 
-use crate::model::{CreatedListing, CreatedUser, Listing, User};
+use crate::model::{CreatedListing, CreatedUser};
 
 /// Both services, as configured.
 pub struct Services {

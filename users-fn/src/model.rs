@@ -1,9 +1,8 @@
 //! The user service's own values: the query of `GET /users`, parsed once at the edge (past
-//! here it is valid), and the stored user. What it parses alike with the public API
-//! (`UserId`, `UserName`) is their shared contract, in `api-model`.
+//! here it is valid). What it shares with the public API (`UserId`, `UserName`, the `User` it
+//! answers) is their contract, in `api-model`.
 
 use api_common::{ApiError, FieldErrors, Fields, Page};
-use serde::Serialize;
 
 /// The ids of `GET /users?ids=1,2,3`: distinct, in the order first given, 1 to 100 of them.
 #[derive(Debug, PartialEq, Eq)]
@@ -55,15 +54,6 @@ impl UsersQuery {
         };
         errors.finish(query)
     }
-}
-
-/// A stored user as the API shows it; timestamps in microseconds since the epoch.
-#[derive(Debug, PartialEq, Eq, Serialize)]
-pub struct User {
-    pub id: i64,
-    pub name: String,
-    pub created_at: i64,
-    pub updated_at: i64,
 }
 
 #[cfg(test)]
@@ -141,20 +131,6 @@ mod tests {
         assert_eq!(
             query(&format!("ids={},101", hundred.join(","))),
             Err(vec!["ids must list at most 100 distinct ids".to_owned()])
-        );
-    }
-
-    #[test]
-    fn serialises_a_user_as_the_api_shows_it() {
-        let user = User {
-            id: 1,
-            name: "Suresh \"S\" Subramaniam".into(),
-            created_at: 1_475_820_997_000_000,
-            updated_at: 1_475_820_997_000_000,
-        };
-        assert_eq!(
-            serde_json::to_string(&user).unwrap(),
-            r#"{"id":1,"name":"Suresh \"S\" Subramaniam","created_at":1475820997000000,"updated_at":1475820997000000}"#
         );
     }
 }

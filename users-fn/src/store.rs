@@ -5,10 +5,10 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
 use api_common::{Database, Page, Schema, now_micros};
-use api_model::{UserId, UserName};
+use api_model::{User, UserId, UserName};
 use spin_sdk::sqlite::{RowResult, Value};
 
-use crate::model::{User, UserIds};
+use crate::model::UserIds;
 
 /// The schema, one step per version; `PRAGMA user_version` counts the steps applied.
 /// Each statement is idempotent, so instances migrating at the same time all succeed.
