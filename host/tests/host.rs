@@ -94,6 +94,7 @@ async fn chaining_runs_in_process_without_any_listening_socket() {
             request_timeout: Duration::from_secs(30),
             max_memory: 64 << 20,
         },
+        sqlite_durability: fn_host::sqlite::Durability::Machine,
         max_instances: 100,
         env: vec![("SPIN_VARIABLE_SECRET_TOKEN".into(), "x".into())],
     };

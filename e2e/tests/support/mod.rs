@@ -67,6 +67,7 @@ impl App {
                 request_timeout: Duration::from_secs(30),
                 max_memory: 128 << 20,
             },
+            sqlite_durability: fn_host::sqlite::Durability::Machine,
             max_instances: 200,
             env,
         };
