@@ -240,3 +240,229 @@ impl Drop for Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sqlite::Durability;
+
+    fn database(dir: &Path, statement_timeout: Duration) -> Arc<LocalDatabase> {
+        let options = SqliteOptions {
+            durability: Durability::Machine,
+            statement_timeout,
+            readers_per_database: 4,
+        };
+        LocalDatabase::open(&dir.join("test.db"), "test", &options).unwrap()
+    }
+
+    async fn run(session: &Session, sql: &str) -> Result<Vec<Vec<Value>>, Error> {
+        run_with(session, sql, Vec::new()).await
+    }
+
+    async fn run_with(
+        session: &Session,
+        sql: &str,
+        parameters: Vec<Value>,
+    ) -> Result<Vec<Vec<Value>>, Error> {
+        let started = session.execute(sql.to_owned(), parameters).await?;
+        let mut rows: Vec<Vec<Value>> = started.first_rows.into_iter().map(|r| r.values).collect();
+        match started.rest {
+            Rest::Done(outcome) => outcome?,
+            Rest::Streaming {
+                rows: mut rest,
+                outcome,
+            } => {
+                while let Some(batch) = rest.recv().await {
+                    rows.extend(batch.into_iter().map(|r| r.values));
+                }
+                outcome
+                    .await
+                    .unwrap_or_else(|_| Err(statement::task_ended()))?;
+            }
+        }
+        Ok(rows)
+    }
+
+    async fn count(session: &Session) -> i64 {
+        match run(session, "SELECT count(*) FROM t").await.unwrap()[0][0] {
+            Value::Integer(n) => n,
+            ref other => panic!("count is {other:?}"),
+        }
+    }
+
+    async fn with_table(database: &Arc<LocalDatabase>) -> Session {
+        let session = Session::new(database.clone());
+        run(&session, "CREATE TABLE t (x INTEGER CHECK (x >= 0))")
+            .await
+            .unwrap();
+        session
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_commit_together_and_a_failing_one_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = database(dir.path(), Duration::from_secs(30));
+        let reader = with_table(&database).await;
+        let writes: Vec<_> = (0..200)
+            .map(|n| {
+                let database = database.clone();
+                tokio::spawn(async move {
+                    let session = Session::new(database);
+                    // Every tenth breaks the CHECK constraint.
+                    let x = if n % 10 == 0 { -1 } else { n };
+                    let result = run_with(
+                        &session,
+                        "INSERT INTO t VALUES (?)",
+                        vec![Value::Integer(x)],
+                    )
+                    .await;
+                    (n, result, session.stats())
+                })
+            })
+            .collect();
+        let mut failed = 0;
+        for write in writes {
+            let (n, result, stats) = write.await.unwrap();
+            if n % 10 == 0 {
+                assert!(
+                    matches!(&result, Err(Error::Io(m)) if m.contains("CHECK")),
+                    "{n}: {result:?}"
+                );
+                failed += 1;
+            } else {
+                assert!(result.is_ok(), "{n}: {result:?}");
+                assert_eq!(stats.changes, 1);
+                assert!(stats.last_insert_rowid > 0);
+            }
+        }
+        assert_eq!(failed, 20);
+        assert_eq!(count(&reader).await, 180);
+        let counts = database.writer.counts();
+        let (commits, writes) = (
+            counts.commits.load(Ordering::Relaxed),
+            counts.writes.load(Ordering::Relaxed),
+        );
+        // The CREATE TABLE and the 200 inserts, in fewer commits than writes.
+        assert_eq!(writes, 201);
+        assert!(
+            commits < writes / 2,
+            "{commits} commits for {writes} writes"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_guest_transaction_holds_the_writer_until_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = database(dir.path(), Duration::from_secs(30));
+        let owner = with_table(&database).await;
+        run(&owner, "BEGIN").await.unwrap();
+        run(&owner, "INSERT INTO t VALUES (1)").await.unwrap();
+        // Inside the transaction its own write is visible; outside it is not yet.
+        assert_eq!(count(&owner).await, 1);
+        let other = Session::new(database.clone());
+        assert_eq!(count(&other).await, 0);
+        let waiting = tokio::spawn(async move {
+            run(&other, "INSERT INTO t VALUES (2)").await.unwrap();
+            other
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            !waiting.is_finished(),
+            "a write ran inside another guest's transaction"
+        );
+        run(&owner, "ROLLBACK").await.unwrap();
+        let other = waiting.await.unwrap();
+        assert_eq!(count(&other).await, 1, "the rolled back write is gone");
+
+        run(&owner, "BEGIN").await.unwrap();
+        run(&owner, "INSERT INTO t VALUES (3)").await.unwrap();
+        run(&owner, "COMMIT").await.unwrap();
+        assert_eq!(count(&other).await, 2);
+        // A COMMIT without a transaction is SQLite's error, as ever.
+        assert!(run(&owner, "COMMIT").await.is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_transaction_left_open_is_rolled_back_and_the_writer_moves_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = database(dir.path(), Duration::from_millis(300));
+        let setup = with_table(&database).await;
+        // Dropped with its transaction open (as when an instance is dropped).
+        let dropped = Session::new(database.clone());
+        run(&dropped, "BEGIN").await.unwrap();
+        run(&dropped, "INSERT INTO t VALUES (1)").await.unwrap();
+        drop(dropped);
+        run(&setup, "INSERT INTO t VALUES (2)").await.unwrap();
+        assert_eq!(count(&setup).await, 1);
+
+        // Still open at the deadline of the request that began it.
+        let slow = Session::new(database.clone());
+        run(&slow, "BEGIN").await.unwrap();
+        run(&slow, "INSERT INTO t VALUES (3)").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        run(&setup, "INSERT INTO t VALUES (4)").await.unwrap();
+        let late = run(&slow, "COMMIT").await;
+        assert!(
+            matches!(&late, Err(Error::Io(m)) if m.contains("rolled back")),
+            "{late:?}"
+        );
+        assert_eq!(count(&setup).await, 2);
+        // The session is usable again, outside any transaction.
+        run(&slow, "INSERT INTO t VALUES (5)").await.unwrap();
+        assert_eq!(count(&setup).await, 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_goes_through_while_a_long_read_streams() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = database(dir.path(), Duration::from_secs(30));
+        let session = with_table(&database).await;
+        run(
+            &session,
+            "INSERT INTO t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n \
+             WHERE i < 10000) SELECT i FROM n",
+        )
+        .await
+        .unwrap();
+        let reading = Session::new(database.clone());
+        let started = reading
+            .execute("SELECT x FROM t".to_owned(), Vec::new())
+            .await
+            .unwrap();
+        let Rest::Streaming { rows, .. } = started.rest else {
+            panic!("10,000 rows came in one batch");
+        };
+        // The stream is open and unread: its reader holds a read transaction.
+        let write = tokio::time::timeout(
+            Duration::from_secs(5),
+            run(&session, "INSERT INTO t VALUES (0)"),
+        )
+        .await;
+        assert!(matches!(write, Ok(Ok(_))), "{write:?}");
+        assert_eq!(count(&session).await, 10_001);
+        drop(rows);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_runaway_statement_is_cut_off_and_the_next_one_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = database(dir.path(), Duration::from_millis(200));
+        let session = with_table(&database).await;
+        let endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) \
+                       SELECT count(*) FROM n";
+        let cut = run(&session, endless).await;
+        assert!(
+            matches!(&cut, Err(Error::Io(m)) if m.starts_with("interrupted")),
+            "{cut:?}"
+        );
+        let endless_write = "INSERT INTO t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL \
+                             SELECT i + 1 FROM n) SELECT i FROM n";
+        let cut = run(&session, endless_write).await;
+        assert!(
+            matches!(&cut, Err(Error::Io(m)) if m.starts_with("interrupted")),
+            "{cut:?}"
+        );
+        run(&session, "INSERT INTO t VALUES (1)").await.unwrap();
+        assert_eq!(count(&session).await, 1);
+    }
+}

@@ -11,6 +11,8 @@ use super::connection::{Abandon, Connection, Guard};
 use super::statement::{self, Collected};
 use crate::bindings::spin::sqlite::sqlite::{Error, Value};
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -43,6 +45,16 @@ pub struct Outcome {
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Message>,
+    counts: Arc<CommitCounts>,
+}
+
+/// How the writer has grouped writes so far.
+#[derive(Debug, Default)]
+pub struct CommitCounts {
+    /// Transactions committed for batches of writes.
+    pub commits: AtomicU64,
+    /// Writes those transactions carried.
+    pub writes: AtomicU64,
 }
 
 enum Message {
@@ -73,15 +85,21 @@ impl Writer {
     /// Starts the writer thread of `connection`; it ends when the last handle is dropped.
     pub fn spawn(connection: Connection, name: &str) -> std::io::Result<Writer> {
         let (queue, jobs) = mpsc::channel();
+        let counts = Arc::new(CommitCounts::default());
         let thread = WriterThread {
             connection,
             jobs,
             waiting: VecDeque::new(),
+            counts: counts.clone(),
         };
         std::thread::Builder::new()
             .name(format!("sqlite-writer-{name}"))
             .spawn(move || thread.run())?;
-        Ok(Writer { queue })
+        Ok(Writer { queue, counts })
+    }
+
+    pub fn counts(&self) -> &CommitCounts {
+        &self.counts
     }
 
     /// Runs `sql` on the writer; answers once it is durable (see [`Scope`]). Dropping the
@@ -128,6 +146,7 @@ struct WriterThread {
     /// Messages taken off the queue but not served yet: the statement that ended a batch, and
     /// what other sessions sent while a guest transaction held the writer.
     waiting: VecDeque<Message>,
+    counts: Arc<CommitCounts>,
 }
 
 impl WriterThread {
@@ -237,6 +256,10 @@ impl WriterThread {
         }
         match self.execute("COMMIT") {
             Ok(()) => {
+                self.counts.commits.fetch_add(1, Ordering::Relaxed);
+                self.counts
+                    .writes
+                    .fetch_add(done.len() as u64, Ordering::Relaxed);
                 for (job, result) in done {
                     job.answer(result, false);
                 }
