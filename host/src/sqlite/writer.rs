@@ -45,6 +45,7 @@ pub struct Outcome {
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Message>,
+    #[cfg_attr(not(test), allow(dead_code))]
     counts: Arc<CommitCounts>,
 }
 
@@ -92,12 +93,21 @@ impl Writer {
             waiting: VecDeque::new(),
             counts: counts.clone(),
         };
+        let name = name.to_owned();
         std::thread::Builder::new()
             .name(format!("sqlite-writer-{name}"))
-            .spawn(move || thread.run())?;
+            .spawn(move || {
+                let counts = thread.run();
+                tracing::info!(
+                    "sqlite `{name}`: {} writes in {} commits",
+                    counts.writes.load(Ordering::Relaxed),
+                    counts.commits.load(Ordering::Relaxed)
+                );
+            })?;
         Ok(Writer { queue, counts })
     }
 
+    #[cfg(test)]
     pub fn counts(&self) -> &CommitCounts {
         &self.counts
     }
@@ -150,7 +160,8 @@ struct WriterThread {
 }
 
 impl WriterThread {
-    fn run(mut self) {
+    /// Serves statements until every [`Writer`] handle is gone.
+    fn run(mut self) -> Arc<CommitCounts> {
         while let Some(message) = self.next() {
             let Message::Run(job) = message else {
                 // A session without an open transaction ended: nothing to undo.
@@ -173,6 +184,7 @@ impl WriterThread {
                 ),
             }
         }
+        self.counts
     }
 
     fn next(&mut self) -> Option<Message> {
