@@ -15,6 +15,7 @@ mod output;
 mod paths;
 mod program;
 mod proxy;
+mod wire;
 
 pub use client::Reply;
 pub use host::{Host, HostOptions};

@@ -2,8 +2,8 @@
 //! component's service URL at it), forwards every request, and keeps its request line. Counts
 //! calls on any host, whether or not the host logs them.
 
-use crate::client;
-use std::io::{BufRead, BufReader, Read, Write};
+use crate::{client, wire};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, OnceLock};
 use ureq::http;
@@ -71,44 +71,26 @@ fn forward(
     requests: &Mutex<Vec<String>>,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
-    let request_line = read_line(&mut reader)?;
+    let (request_line, headers) = wire::read_head(&mut reader)?;
     if request_line.is_empty() {
         return Ok(()); // closed without a request
     }
+    let body = wire::read_body(&mut reader, &headers, false)?;
     let mut parts = request_line.split(' ');
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let mut forwarded = http::Request::builder().method(method).uri(format!(
-        "{}{path}",
-        target.get().expect("forward_to was called")
-    ));
-    let (mut length, mut chunked) = (0, false);
-    loop {
-        let line = read_line(&mut reader)?;
-        let Some((name, value)) = line.split_once(':') else {
-            break;
-        };
-        let value = value.trim();
-        match name.to_ascii_lowercase().as_str() {
-            "content-length" => length = value.parse().unwrap_or(0),
-            "transfer-encoding" => chunked = value.eq_ignore_ascii_case("chunked"),
-            "content-type" => forwarded = forwarded.header("content-type", value),
-            _ => {}
-        }
-    }
-    let body = if chunked {
-        read_chunked(&mut reader)?
-    } else {
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body)?;
-        body
-    };
     requests
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .push(format!("{method} {path}"));
 
-    let request = forwarded.body(body).map_err(std::io::Error::other)?;
-    let reply = client::send(request);
+    let mut forwarded = http::Request::builder().method(method).uri(format!(
+        "{}{path}",
+        target.get().expect("forward_to was called")
+    ));
+    if let Some((_, content_type)) = headers.iter().find(|(name, _)| name == "content-type") {
+        forwarded = forwarded.header("content-type", content_type);
+    }
+    let reply = client::send(forwarded.body(body).map_err(std::io::Error::other)?);
     let status = http::StatusCode::from_u16(reply.status).map_err(std::io::Error::other)?;
     let mut head = format!(
         "HTTP/1.1 {} {}\r\ncontent-length: {}\r\nconnection: close\r\n",
@@ -123,28 +105,4 @@ fn forward(
     }
     let mut stream = stream;
     stream.write_all(format!("{head}\r\n{}", reply.body).as_bytes())
-}
-
-fn read_line(reader: &mut impl BufRead) -> std::io::Result<String> {
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    Ok(line.trim_end().to_string())
-}
-
-/// A `Transfer-Encoding: chunked` body: hex sizes, each chunk, a zero size, the trailers.
-fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let line = read_line(reader)?;
-        let size = line.split(';').next().unwrap_or("");
-        let size = usize::from_str_radix(size.trim(), 16).map_err(std::io::Error::other)?;
-        if size == 0 {
-            while !read_line(reader)?.is_empty() {}
-            return Ok(body);
-        }
-        let start = body.len();
-        body.resize(start + size, 0);
-        reader.read_exact(&mut body[start..])?;
-        read_line(reader)?;
-    }
 }
