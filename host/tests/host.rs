@@ -200,7 +200,9 @@ fn variables_come_from_manifest_defaults_and_the_environment() {
         host.get("/guest/var?name=secret_token").body,
         "Error::Undefined(\"secret_token\")"
     );
-    assert_eq!(host.get("/hidden/var?name=greeting").status, 404);
+    let hidden = host.get("/hidden/var?name=greeting");
+    assert_eq!(hidden.status, 404);
+    assert_eq!(hidden.errors(), ["no route for /hidden/var"]);
     assert_eq!(
         host.get("/denied/var?name=greeting").body,
         "Error::Undefined(\"greeting\")"
@@ -266,7 +268,11 @@ fn a_guest_over_its_memory_cap_fails_alone() {
         .arg("--max-instance-memory-mib")
         .arg("32")
         .start();
-    assert_eq!(host.get("/guest/grow?mib=8").status, 200);
+    let within = host.get("/guest/grow?mib=8");
+    assert_eq!(
+        (within.status, within.body.as_str()),
+        (200, "allocated 8388608 bytes")
+    );
     let over = host.get("/guest/grow?mib=64");
     assert_eq!(over.status, 500);
     assert_eq!(over.errors(), ["the component failed"]);
