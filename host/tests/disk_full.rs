@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{HostOptions, fresh_dir, repo_root, shared_cache_dir};
+use support::{HostOptions, fn_host, fresh_dir, repo_root, try_post};
 
 const WRITERS: usize = 16;
 
@@ -31,13 +31,10 @@ fn a_full_disk_fails_the_writes_it_cannot_store_and_loses_none_acknowledged() {
         ),
     )
     .expect("write runtime config");
-    let options = || HostOptions {
-        manifest: repo_root().join("spin.toml"),
-        runtime_config: Some(runtime_config.clone()),
-        args: Vec::new(),
-        env: Vec::new(),
-        state_dir: Some(dir.clone()),
-        cache_dir: shared_cache_dir(),
+    let options = || {
+        HostOptions::new(fn_host(), repo_root().join("spin.toml"))
+            .runtime_config(&runtime_config)
+            .in_dir(&dir)
     };
     let host = options().start();
 
@@ -116,22 +113,14 @@ fn a_full_disk_fails_the_writes_it_cannot_store_and_loses_none_acknowledged() {
 }
 
 fn post_user(url: &str, name: &str) -> (u16, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
-    let mut response = agent
-        .post(format!("{url}/users"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .send(format!("name={}", name.replace(' ', "+")))
-        .expect("the host answers");
-    let status = response.status().as_u16();
-    let body = response.body_mut().read_to_string().expect("read body");
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON ({status}): {body}")),
+    let form = format!("name={}", name.replace(' ', "+"));
+    let reply = try_post(
+        &format!("{url}/users"),
+        "application/x-www-form-urlencoded",
+        form.as_bytes(),
     )
+    .expect("the host answers");
+    (reply.status, reply.json())
 }
 
 /// A small RAM file system, unmounted when dropped.

@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Host, HostOptions, fresh_dir, repo_root, shared_cache_dir};
+use support::{Host, HostOptions, fn_host, fresh_dir, repo_root, try_post};
 
 const WRITERS: usize = 48;
 const LOAD: Duration = Duration::from_secs(3);
@@ -151,14 +151,7 @@ fn power_cut_round(lazyfs: &Path, args: &[&str]) -> Outcome {
 }
 
 fn app_options(runtime_config: &Path) -> HostOptions {
-    HostOptions {
-        manifest: repo_root().join("spin.toml"),
-        runtime_config: Some(runtime_config.to_path_buf()),
-        args: Vec::new(),
-        env: Vec::new(),
-        state_dir: None,
-        cache_dir: shared_cache_dir(),
-    }
+    HostOptions::new(fn_host(), repo_root().join("spin.toml")).runtime_config(runtime_config)
 }
 
 /// Writes through the three write endpoints in turn, recording what was acknowledged.
@@ -213,20 +206,8 @@ fn create_user(url: &str, name: &str) -> Option<i64> {
 
 /// The JSON body of a 200 answer; `None` for anything else (the host may be dead).
 fn post(url: &str, path: &str, content_type: &str, body: String) -> Option<Value> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into();
-    let mut response = agent
-        .post(format!("{url}{path}"))
-        .header("content-type", content_type)
-        .send(body)
-        .ok()?;
-    if response.status() != 200 {
-        return None;
-    }
-    serde_json::from_str(&response.body_mut().read_to_string().ok()?).ok()
+    let reply = try_post(&format!("{url}{path}"), content_type, body.as_bytes()).ok()?;
+    (reply.status == 200).then(|| reply.json())
 }
 
 fn stored_users(host: &Host, acknowledged: &[i64]) -> BTreeSet<i64> {
