@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Host, HostOptions, fn_host, fresh_dir, repo_root, try_post};
+use support::{Host, HostOptions, find_tool, fn_host, fresh_dir, repo_root, try_post};
 
 const WRITERS: usize = 48;
 const LOAD: Duration = Duration::from_secs(3);
@@ -246,11 +246,7 @@ fn ids_of(items: &Value) -> Vec<i64> {
 
 /// The LazyFS binary, or `None` (with the reason printed) when this machine has none.
 fn lazyfs() -> Option<PathBuf> {
-    let found = std::env::var_os("LAZYFS").map(PathBuf::from).or_else(|| {
-        std::env::split_paths(&std::env::var_os("PATH")?)
-            .map(|dir| dir.join("lazyfs"))
-            .find(|candidate| candidate.is_file())
-    });
+    let found = find_tool("LAZYFS", "lazyfs");
     if found.is_none() {
         eprintln!(
             "skipping the power-loss test: LazyFS not found (set LAZYFS to the `lazyfs` binary \

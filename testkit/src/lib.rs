@@ -15,6 +15,7 @@ mod output;
 mod paths;
 mod program;
 mod proxy;
+mod tools;
 mod wire;
 
 pub use client::{Reply, try_post};
@@ -22,5 +23,6 @@ pub use host::{Host, HostOptions};
 pub use paths::{fresh_dir, repo_root, shared_cache_dir};
 pub use program::HostProgram;
 pub use proxy::RecordingProxy;
+pub use tools::find_tool;
 /// The `http` types of [`Host::send`].
 pub use ureq::http;

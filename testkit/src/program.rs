@@ -25,21 +25,14 @@ impl HostProgram {
     /// The Spin CLI named by `SPIN`, else `spin` on `PATH`; `None` (saying so on stdout) when
     /// there is neither. A `SPIN` that names no file is a mistake, not a skip: it panics.
     pub fn spin() -> Option<HostProgram> {
-        if let Some(path) = std::env::var_os("SPIN").filter(|path| !path.is_empty()) {
-            let path = PathBuf::from(path);
-            assert!(path.is_file(), "SPIN={} is not a file", path.display());
-            return Some(HostProgram::Spin(path));
-        }
-        let on_path = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-            .map(|dir| dir.join("spin"))
-            .find(|candidate| candidate.is_file());
-        if on_path.is_none() {
+        let found = crate::find_tool("SPIN", "spin");
+        if found.is_none() {
             println!(
                 "skipped on Spin: no Spin CLI (set SPIN to one, >= 4.1, or put `spin` on PATH; \
                  `../shared/tools/spin/install.sh` prints one)"
             );
         }
-        on_path.map(HostProgram::Spin)
+        found.map(HostProgram::Spin)
     }
 
     pub fn is_spin(&self) -> bool {

@@ -1,9 +1,8 @@
 //! The WIT surface of `spin:sqlite@3.1.0`: guest connections as resources, statements handed
 //! to their [`Session`], rows fed to the guest's stream.
 
-use super::SqliteCtx;
-use super::local::Session;
 use super::statement::{Rest, RowStream, Started, task_ended};
+use super::{Session, SqliteCtx};
 use crate::bindings::spin::sqlite::sqlite::{self, Error, QueryResult, RowResult, Value};
 use std::pin::Pin;
 use std::sync::Arc;

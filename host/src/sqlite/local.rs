@@ -4,7 +4,7 @@
 
 use super::SqliteOptions;
 use super::connection::{Connection, Guard, Kind};
-use super::statement::{self, Effects, Rest, Sinks, Started};
+use super::statement::{self, Effects, Rest, Sinks, Started, Stats};
 use super::writer::{Scope, SessionId, Writer};
 use crate::bindings::spin::sqlite::sqlite::{Error, Value};
 use std::collections::HashMap;
@@ -165,13 +165,6 @@ pub struct Session {
     stats: Mutex<Stats>,
 }
 
-/// What `last-insert-rowid` and `changes` report.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Stats {
-    pub last_insert_rowid: i64,
-    pub changes: u64,
-}
-
 impl Session {
     pub fn new(database: Arc<LocalDatabase>) -> Self {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -221,14 +214,8 @@ impl Session {
     }
 
     fn record(&self, effects: Effects) {
-        let Ok(mut stats) = self.stats.lock() else {
-            return;
-        };
-        if let Some(rowid) = effects.inserted_rowid {
-            stats.last_insert_rowid = rowid;
-        }
-        if let Some(changes) = effects.changes {
-            stats.changes = changes;
+        if let Ok(mut stats) = self.stats.lock() {
+            stats.record(effects);
         }
     }
 }

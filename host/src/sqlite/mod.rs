@@ -1,5 +1,6 @@
-//! `spin:sqlite@3.1.0`: labels mapped to database files by the runtime config, opened only by
-//! the components that declare them.
+//! `spin:sqlite@3.1.0`: labels mapped by the runtime config to database files ([`local`]) or to
+//! databases on a libSQL server ([`remote`], to share them between hosts), opened only by the
+//! components that declare them.
 //!
 //! Where this goes beyond Spin (which opens a fresh connection on every `open` and runs a
 //! rollback journal):
@@ -17,14 +18,17 @@
 mod connection;
 mod host;
 mod local;
+mod remote;
 mod statement;
 mod writer;
 
 pub use host::{GuestConnection, Sqlite, SqliteView};
 
-use crate::bindings::spin::sqlite::sqlite::Error;
-use crate::runtime_config::RuntimeConfig;
-use local::{LocalDatabase, Session};
+use crate::bindings::spin::sqlite::sqlite::{Error, Value};
+use crate::runtime_config::{DatabaseLocation, RuntimeConfig};
+use local::LocalDatabase;
+use remote::RemoteDatabase;
+use statement::{Started, Stats};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,7 +85,42 @@ impl SqliteOptions {
 /// Every configured database of the app, by label. Shared by all instances.
 #[derive(Default)]
 pub struct Databases {
-    by_label: BTreeMap<String, Arc<LocalDatabase>>,
+    by_label: BTreeMap<String, Database>,
+}
+
+/// One label's database.
+enum Database {
+    Local(Arc<LocalDatabase>),
+    Remote(Arc<RemoteDatabase>),
+}
+
+/// A guest connection's session on its database.
+enum Session {
+    Local(local::Session),
+    Remote(remote::Session),
+}
+
+impl Session {
+    fn new(database: &Database) -> Self {
+        match database {
+            Database::Local(database) => Session::Local(local::Session::new(database.clone())),
+            Database::Remote(database) => Session::Remote(remote::Session::new(database.clone())),
+        }
+    }
+
+    async fn execute(&self, sql: String, parameters: Vec<Value>) -> Result<Started, Error> {
+        match self {
+            Session::Local(session) => session.execute(sql, parameters).await,
+            Session::Remote(session) => session.execute(sql, parameters).await,
+        }
+    }
+
+    fn stats(&self) -> Stats {
+        match self {
+            Session::Local(session) => session.stats(),
+            Session::Remote(session) => session.stats(),
+        }
+    }
 }
 
 impl Databases {
@@ -93,16 +132,24 @@ impl Databases {
         options: &SqliteOptions,
     ) -> Result<Self> {
         let mut by_label = BTreeMap::new();
-        for (label, path) in &config.sqlite_databases {
+        for (label, location) in &config.sqlite_databases {
             if !used_labels.contains(&label.as_str()) {
                 continue;
             }
-            let database = LocalDatabase::open(path, label, options).with_context(|| {
-                format!(
-                    "cannot open sqlite database `{label}` at {}",
-                    path.display()
-                )
-            })?;
+            let database = match location {
+                DatabaseLocation::File(path) => LocalDatabase::open(path, label, options)
+                    .map(Database::Local)
+                    .with_context(|| {
+                        format!(
+                            "cannot open sqlite database `{label}` at {}",
+                            path.display()
+                        )
+                    })?,
+                DatabaseLocation::Libsql { url, token } => {
+                    RemoteDatabase::open(url, token, options.statement_timeout)
+                        .map(Database::Remote)?
+                }
+            };
             by_label.insert(label.clone(), database);
         }
         Ok(Databases { by_label })
@@ -144,6 +191,6 @@ impl SqliteCtx {
             .by_label
             .get(label)
             .ok_or(Error::NoSuchDatabase)?;
-        Ok(Session::new(database.clone()))
+        Ok(Session::new(database))
     }
 }

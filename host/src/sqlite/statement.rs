@@ -59,6 +59,25 @@ pub struct Effects {
     pub changes: Option<u64>,
 }
 
+/// What a guest connection's `last-insert-rowid` and `changes` report: its own statements'
+/// effects, whichever connection to the database ran them.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    pub last_insert_rowid: i64,
+    pub changes: u64,
+}
+
+impl Stats {
+    pub fn record(&mut self, effects: Effects) {
+        if let Some(rowid) = effects.inserted_rowid {
+            self.last_insert_rowid = rowid;
+        }
+        if let Some(changes) = effects.changes {
+            self.changes = changes;
+        }
+    }
+}
+
 /// The first batch of a streamed read, as the blocking thread reports it.
 pub struct FirstBatch {
     columns: Vec<String>,
