@@ -11,6 +11,7 @@ use crate::rss;
 use crate::scenarios::{self, Scenario};
 use crate::systems::{self, Anchor, HostApp, HostLaunch, Running, Startup};
 use anyhow::{Context, Result, bail};
+use api_model::UserId;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -284,7 +285,7 @@ impl Bench<'_> {
         &mut self,
         state_dir: &Path,
         api: &[&'static Scenario],
-        user_ids: &[u64],
+        user_ids: &[UserId],
         tag: &str,
     ) -> Result<SystemReport> {
         let mut reuse = SystemReport::new(HOST_REUSE1);
@@ -423,7 +424,7 @@ impl Bench<'_> {
         running: &Running,
         size: Size,
         system: &mut SystemReport,
-    ) -> Result<Vec<u64>> {
+    ) -> Result<Vec<UserId>> {
         eprintln!(
             "{}: seeding {} users and {} listings",
             running.name, size.users, size.listings
@@ -471,7 +472,7 @@ impl Bench<'_> {
         &mut self,
         running: &Running,
         scenarios: &[&Scenario],
-        user_ids: &[u64],
+        user_ids: &[UserId],
         system: &mut SystemReport,
         tag: &str,
     ) -> Result<()> {
@@ -479,7 +480,13 @@ impl Bench<'_> {
         std::fs::create_dir_all(&scratch)
             .with_context(|| format!("cannot create {}", scratch.display()))?;
         for scenario in scenarios {
-            let requests = scenario.requests(&running.ports, user_ids, self.opts.seed);
+            let requests = match scenario.requests(&running.ports, user_ids, self.opts.seed) {
+                Ok(requests) => requests,
+                Err(error) => {
+                    self.problem(format!("{} {}: {error}", system.system, scenario.id));
+                    continue;
+                }
+            };
             if !self.opts.warmup.is_zero() {
                 let warmup = Load {
                     name: scenario.id,

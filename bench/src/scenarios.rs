@@ -1,6 +1,7 @@
 //! The requests measured, the same for every system.
 
 use crate::systems::Ports;
+use api_model::UserId;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -44,7 +45,8 @@ enum Shape {
     Fixed(&'static str),
     /// `prefix{random user id}suffix`
     RandomUser(&'static str, &'static str),
-    /// `POST /public-api/listings` with random JSON bodies.
+    /// `POST /public-api/listings` with random JSON bodies, listings as the seed tool makes
+    /// them.
     CreateListing,
 }
 
@@ -142,41 +144,43 @@ impl Scenario {
 
     /// The requests for a system on `ports` whose users have `user_ids`; the same `seed`
     /// gives every system the same sequence of ids and bodies.
-    pub fn requests(&self, ports: &Ports, user_ids: &[u64], seed: u64) -> Requests {
+    pub fn requests(
+        &self,
+        ports: &Ports,
+        user_ids: &[UserId],
+        seed: u64,
+    ) -> Result<Requests, String> {
         let port = match self.service {
             Service::Listings => ports.listings,
             Service::Users => ports.users,
             Service::Public | Service::Floor => ports.public,
         };
         let base = format!("http://127.0.0.1:{port}");
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ hash(self.id));
-        let random_user = |rng: &mut ChaCha8Rng| match user_ids.len() {
-            0 => 1,
-            n => user_ids[rng.random_range(0..n)],
-        };
+        let seed = seed ^ hash(self.id);
+        if user_ids.is_empty() && !matches!(self.shape, Shape::Fixed(_)) {
+            return Err("no users to make requests for".into());
+        }
         match self.shape {
-            Shape::Fixed(path) => Requests::Url(format!("{base}{path}")),
-            Shape::RandomUser(prefix, suffix) => Requests::Urls(
-                (0..VARIANTS)
-                    .map(|_| format!("{base}{prefix}{}{suffix}", random_user(&mut rng)))
-                    .collect(),
-            ),
-            Shape::CreateListing => Requests::JsonBodies {
-                url: format!("{base}/public-api/listings"),
-                bodies: (0..VARIANTS)
-                    .map(|_| {
-                        let user_id = random_user(&mut rng);
-                        let (kind, price) = if rng.random_bool(0.5) {
-                            ("rent", rng.random_range(500..=20_000))
-                        } else {
-                            ("sale", rng.random_range(100_000..=5_000_000))
-                        };
-                        format!(
-                            r#"{{"user_id":{user_id},"listing_type":"{kind}","price":{price}}}"#
-                        )
-                    })
-                    .collect(),
-            },
+            Shape::Fixed(path) => Ok(Requests::Url(format!("{base}{path}"))),
+            Shape::RandomUser(prefix, suffix) => {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                let urls = (0..VARIANTS).map(|_| {
+                    let user_id = user_ids[rng.random_range(0..user_ids.len())].get();
+                    format!("{base}{prefix}{user_id}{suffix}")
+                });
+                Ok(Requests::Urls(urls.collect()))
+            }
+            Shape::CreateListing => {
+                let plan = seed::Plan::generate(seed, user_ids.len(), VARIANTS);
+                let bodies = plan
+                    .listings
+                    .iter()
+                    .map(|listing| seed::listing_body(user_ids[listing.user_index], listing));
+                Ok(Requests::JsonBodies {
+                    url: format!("{base}/public-api/listings"),
+                    bodies: bodies.collect::<Result<_, _>>()?,
+                })
+            }
         }
     }
 }
@@ -210,17 +214,22 @@ mod tests {
         assert!(by_id("nope").is_none());
     }
 
+    fn user_ids(ids: &[i64]) -> Vec<UserId> {
+        ids.iter().map(|id| UserId::new(*id).unwrap()).collect()
+    }
+
     #[test]
     fn urls_go_to_the_right_service() {
-        let ids = [7, 8, 9];
+        let ids = user_ids(&[7, 8, 9]);
         let listings = by_id("listings_page10").map(|s| s.requests(&PORTS, &ids, 1));
         assert_eq!(
             listings,
-            Some(Requests::Url(
+            Some(Ok(Requests::Url(
                 "http://127.0.0.1:1/listings?page_size=10".into()
-            ))
+            )))
         );
-        let Some(Requests::Urls(urls)) = by_id("user_by_id").map(|s| s.requests(&PORTS, &ids, 1))
+        let Some(Ok(Requests::Urls(urls))) =
+            by_id("user_by_id").map(|s| s.requests(&PORTS, &ids, 1))
         else {
             panic!("user_by_id has random URLs");
         };
@@ -237,15 +246,16 @@ mod tests {
         let Some(scenario) = by_id("public_create_listing") else {
             panic!("missing scenario");
         };
-        let first = scenario.requests(&PORTS, &[4, 5], 42);
-        assert_eq!(first, scenario.requests(&PORTS, &[4, 5], 42));
-        let Requests::JsonBodies { url, bodies } = first else {
+        let ids = user_ids(&[4, 5]);
+        let first = scenario.requests(&PORTS, &ids, 42);
+        assert_eq!(first, scenario.requests(&PORTS, &ids, 42));
+        let Ok(Requests::JsonBodies { url, bodies }) = first else {
             panic!("POST has bodies");
         };
         assert_eq!(url, "http://127.0.0.1:3/public-api/listings");
         for body in bodies.iter().take(100) {
             let value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-            assert!(matches!(value["user_id"].as_u64(), Some(4 | 5)), "{body}");
+            assert!(matches!(value["user_id"].as_i64(), Some(4 | 5)), "{body}");
             assert!(value["price"].as_i64().unwrap_or(0) > 0);
             assert!(matches!(
                 value["listing_type"].as_str(),
