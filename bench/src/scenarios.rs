@@ -1,6 +1,6 @@
 //! The requests measured, the same for every system.
 
-use crate::systems::Ports;
+use crate::launch::Ports;
 use api_model::UserId;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -19,12 +19,6 @@ pub enum Service {
     Floor,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Method {
-    Get,
-    Post,
-}
-
 #[derive(Clone, Copy, Debug)]
 pub struct Scenario {
     /// Stable id, used in the JSON and on the command line.
@@ -34,7 +28,6 @@ pub struct Scenario {
     /// Short label for the chart.
     pub short: &'static str,
     pub service: Service,
-    pub method: Method,
     shape: Shape,
     /// Measured again at every extra size of a scale run.
     pub scale: bool,
@@ -43,12 +36,15 @@ pub struct Scenario {
 #[derive(Clone, Copy, Debug)]
 enum Shape {
     Fixed(&'static str),
-    /// `prefix{random user id}suffix`
-    RandomUser(&'static str, &'static str),
+    /// `prefix{random user id}`
+    RandomUser(&'static str),
     /// `POST /public-api/listings` with random JSON bodies, listings as the seed tool makes
     /// them.
     CreateListing,
 }
+
+/// The trivial component's scenario: what the API scenarios are compared with on fn-host.
+pub const FLOOR: &str = "floor_hello";
 
 pub const ALL: &[Scenario] = &[
     Scenario {
@@ -56,7 +52,6 @@ pub const ALL: &[Scenario] = &[
         title: "GET /listings?page_size=10",
         short: "listings p10",
         service: Service::Listings,
-        method: Method::Get,
         shape: Shape::Fixed("/listings?page_size=10"),
         scale: true,
     },
@@ -65,8 +60,7 @@ pub const ALL: &[Scenario] = &[
         title: "GET /listings?user_id={id}",
         short: "listings user_id",
         service: Service::Listings,
-        method: Method::Get,
-        shape: Shape::RandomUser("/listings?user_id=", ""),
+        shape: Shape::RandomUser("/listings?user_id="),
         scale: true,
     },
     Scenario {
@@ -74,8 +68,7 @@ pub const ALL: &[Scenario] = &[
         title: "GET /users/{id}",
         short: "users/{id}",
         service: Service::Users,
-        method: Method::Get,
-        shape: Shape::RandomUser("/users/", ""),
+        shape: Shape::RandomUser("/users/"),
         scale: false,
     },
     Scenario {
@@ -83,7 +76,6 @@ pub const ALL: &[Scenario] = &[
         title: "GET /public-api/listings?page_size=10",
         short: "public p10",
         service: Service::Public,
-        method: Method::Get,
         shape: Shape::Fixed("/public-api/listings?page_size=10"),
         scale: false,
     },
@@ -92,7 +84,6 @@ pub const ALL: &[Scenario] = &[
         title: "GET /public-api/listings?page_size=50",
         short: "public p50",
         service: Service::Public,
-        method: Method::Get,
         shape: Shape::Fixed("/public-api/listings?page_size=50"),
         scale: false,
     },
@@ -102,16 +93,14 @@ pub const ALL: &[Scenario] = &[
         title: "POST /public-api/listings",
         short: "POST public",
         service: Service::Public,
-        method: Method::Post,
         shape: Shape::CreateListing,
         scale: false,
     },
     Scenario {
-        id: "floor_hello",
+        id: FLOOR,
         title: "GET /guest/hello (trivial component)",
         short: "floor",
         service: Service::Floor,
-        method: Method::Get,
         shape: Shape::Fixed("/guest/hello"),
         scale: false,
     },
@@ -133,10 +122,6 @@ pub enum Requests {
 }
 
 impl Scenario {
-    pub fn is_get(&self) -> bool {
-        self.method == Method::Get
-    }
-
     /// An API scenario (everything but the floor).
     pub fn is_api(&self) -> bool {
         self.service != Service::Floor
@@ -162,11 +147,11 @@ impl Scenario {
         }
         match self.shape {
             Shape::Fixed(path) => Ok(Requests::Url(format!("{base}{path}"))),
-            Shape::RandomUser(prefix, suffix) => {
+            Shape::RandomUser(prefix) => {
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
                 let urls = (0..VARIANTS).map(|_| {
                     let user_id = user_ids[rng.random_range(0..user_ids.len())].get();
-                    format!("{base}{prefix}{user_id}{suffix}")
+                    format!("{base}{prefix}{user_id}")
                 });
                 Ok(Requests::Urls(urls.collect()))
             }
