@@ -8,7 +8,7 @@ use crate::manifest::Manifest;
 use crate::outbound::AllowedHosts;
 use crate::routing::{RouteMatch, Routes};
 use crate::runtime_config::RuntimeConfig;
-use crate::sqlite::{Databases, SqliteCtx};
+use crate::sqlite::{Databases, Durability, SqliteCtx, SqliteOptions};
 use crate::variables::AppVariables;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
@@ -39,6 +39,8 @@ pub struct AppOptions {
     pub state_dir: PathBuf,
     pub cache_dir: PathBuf,
     pub lifecycle: Lifecycle,
+    /// What a write reported to a guest survives.
+    pub sqlite_durability: Durability,
     pub max_instances: u32,
     /// The environment `SPIN_VARIABLE_*` values come from.
     pub env: Vec<(String, String)>,
@@ -84,7 +86,13 @@ impl App {
                 labels_in_use.push(label.as_str());
             }
         }
-        let databases = Arc::new(Databases::open(&runtime_config, &labels_in_use)?);
+        let sqlite_options =
+            SqliteOptions::new(options.sqlite_durability, options.lifecycle.request_timeout);
+        let databases = Arc::new(Databases::open(
+            &runtime_config,
+            &labels_in_use,
+            &sqlite_options,
+        )?);
 
         let engine = engine::build(&EngineLimits {
             max_instance_memory: options.lifecycle.max_memory,
