@@ -39,6 +39,16 @@ impl Reply {
     }
 }
 
+/// The `id` of each object in a JSON array, e.g. a page of listings.
+pub fn ids(items: &Value) -> Vec<i64> {
+    items
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|item| item["id"].as_i64().expect("an id"))
+        .collect()
+}
+
 impl Host {
     pub fn get(&self, path: &str) -> Reply {
         reply(agent().get(format!("{}{path}", self.url)).call())
