@@ -63,9 +63,16 @@ fn a_guest_sees_on_libsql_what_it_sees_on_a_local_file() {
             // The one thing the libSQL client does not tell: the rowid of a statement that
             // returns rows (there, `last-insert-rowid` keeps its value from before).
             _ if file.contains("RETURNING") => {
-                assert_eq!(file.replace("rowid 3", "rowid 2"), libsql, "line {line}")
+                assert_eq!(
+                    file.replace("rowid 3", "rowid 2"),
+                    libsql,
+                    "line {line}\non a file:\n{on_file}\non libSQL:\n{on_libsql}"
+                )
             }
-            _ => assert_eq!(file, libsql, "line {line}"),
+            _ => assert_eq!(
+                file, libsql,
+                "line {line}\non a file:\n{on_file}\non libSQL:\n{on_libsql}"
+            ),
         }
     }
     assert_eq!(on_file.lines().count(), on_libsql.lines().count());
