@@ -18,7 +18,7 @@ mod proxy;
 mod tools;
 mod wire;
 
-pub use client::{Reply, ids, try_post};
+pub use client::{Reply, ids, try_get, try_post};
 pub use host::{Host, HostOptions};
 pub use paths::{fresh_dir, repo_root, shared_cache_dir};
 pub use program::HostProgram;
