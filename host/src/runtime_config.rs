@@ -13,6 +13,7 @@ pub const DEFAULT_LABEL: &str = "default";
 /// Label → database file, with the built-in `default` label included.
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeConfig {
+    /// Label → the database file (absolute, or relative to the working directory given).
     pub sqlite_databases: BTreeMap<String, PathBuf>,
 }
 

@@ -87,13 +87,7 @@ async fn chaining_runs_in_process_without_any_listening_socket() {
         working_dir: dir.clone(),
         state_dir: dir.join(".spin"),
         cache_dir: support::shared_cache_dir(),
-        lifecycle: fn_host::instance::Lifecycle {
-            max_reuse: 128,
-            max_concurrent: 16,
-            idle_timeout: Duration::from_secs(1),
-            request_timeout: Duration::from_secs(30),
-            max_memory: 64 << 20,
-        },
+        lifecycle: fn_host::instance::Lifecycle::default(),
         max_instances: 100,
         env: vec![("SPIN_VARIABLE_SECRET_TOKEN".into(), "x".into())],
     };

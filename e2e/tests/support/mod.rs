@@ -60,13 +60,7 @@ impl App {
             working_dir: dir.to_path_buf(),
             state_dir: dir.join(".spin"),
             cache_dir: root.join("target/fn-host-test-cache"),
-            lifecycle: fn_host::instance::Lifecycle {
-                max_reuse: 128,
-                max_concurrent: 16,
-                idle_timeout: Duration::from_secs(1),
-                request_timeout: Duration::from_secs(30),
-                max_memory: 128 << 20,
-            },
+            lifecycle: fn_host::instance::Lifecycle::default(),
             max_instances: 200,
             env,
         };
@@ -89,7 +83,7 @@ impl App {
                 let shutdown = async {
                     let _ = shutdown_rx.await;
                 };
-                fn_host::server::serve(app, listener, 1 << 20, shutdown)
+                fn_host::server::serve(app, listener, Default::default(), shutdown)
                     .await
                     .expect("serve");
             });
