@@ -32,7 +32,7 @@ enum Command {
         manifest: PathBuf,
     },
     /// Serve the application, as `spin up` does.
-    Up(UpArgs),
+    Up(Box<UpArgs>),
 }
 
 #[derive(Args)]
@@ -105,7 +105,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build { manifest } => Manifest::load(&manifest)
             .and_then(|manifest| crate::component_build::build_all(&manifest)),
-        Command::Up(args) => up(args),
+        Command::Up(args) => up(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
