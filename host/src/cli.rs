@@ -159,8 +159,7 @@ fn up(args: UpArgs) -> Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let app = App::load(&options)?;
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
+        let listener = crate::server::listen(args.listen)
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let address = listener.local_addr()?;
         print_routes(&app, address);

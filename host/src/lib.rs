@@ -2,11 +2,12 @@
 //! `runtime.toml` and gives each component what Spin gives it.
 //!
 //! Modules depend one way: [`cli`] → [`server`] → [`app`] → [`instance`] → the capabilities.
-//! [`app`] loads [`manifest`] and [`runtime_config`], compiles with [`engine`] (through
-//! [`compile_cache`]), routes with [`routing`] and answers its own errors with [`host_errors`].
-//! Guest imports, one module per capability: [`sqlite`], [`variables`], [`outbound`] (whose
-//! allow-list grammar is [`allowed_hosts`]); a capability that needs the app, as service chaining
-//! does, gets it handed down as a trait ([`outbound::LocalApp`]).
+//! [`app`] loads [`manifest`] (whose `{{ variable }}` templates are [`template`]) and
+//! [`runtime_config`], compiles with [`engine`] through [`compile_cache`], routes with
+//! [`routing`] and answers its own errors as [`host_errors`] says. Guest imports, one module per
+//! capability: [`sqlite`], [`variables`], [`outbound`] (whose allow-list grammar is
+//! [`allowed_hosts`]); a capability that needs the app, as service chaining does, gets it handed
+//! down as a trait ([`outbound::LocalApp`]).
 
 #![deny(missing_docs)]
 
@@ -26,4 +27,5 @@ pub mod runtime_config;
 pub mod server;
 #[allow(missing_docs)]
 pub mod sqlite;
+pub mod template;
 pub mod variables;

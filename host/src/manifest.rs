@@ -3,6 +3,7 @@
 //! instead of being silently ignored.
 
 use crate::host_errors::HostErrors;
+use crate::template::{self, check_variable_name};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -330,8 +331,8 @@ impl Component {
         }
         for (name, template) in &raw.variables {
             check_variable_name(name).with_context(|| format!("variables.{name}"))?;
-            for reference in crate::variables::template_references(template)
-                .with_context(|| format!("variables.{name}"))?
+            for reference in
+                template::references(template).with_context(|| format!("variables.{name}"))?
             {
                 if !app_variables.contains_key(reference) {
                     bail!(
@@ -399,20 +400,6 @@ fn check_component_id(id: &str) -> Result<()> {
         && id.starts_with(|c: char| c.is_ascii_lowercase());
     if !valid {
         bail!("component id {id:?} must be kebab-case (lowercase letters, digits and single '-')");
-    }
-    Ok(())
-}
-
-/// Spin's rule for variable names: lowercase letters, digits and '_', starting with a letter.
-pub fn check_variable_name(name: &str) -> Result<()> {
-    let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if !valid {
-        bail!(
-            "variable name {name:?} must be lowercase letters, digits and '_', starting with a letter"
-        );
     }
     Ok(())
 }

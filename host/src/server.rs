@@ -18,7 +18,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, watch};
 use wasmtime::Result;
 
@@ -53,6 +53,24 @@ impl Default for ServerLimits {
             keep_alive_timeout: Duration::from_secs(75),
         }
     }
+}
+
+/// Connections the kernel queues for `accept` (it caps this at `net.core.somaxconn`). The usual
+/// 128 overflows under a burst of connections, and a connection dropped from a full queue is
+/// retried by its client only after a second.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listener on `address`, with a queue for bursts of new connections.
+pub fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if address.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a restarted host can listen on the same port at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains open connections.

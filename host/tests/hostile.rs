@@ -367,3 +367,24 @@ fn at_the_limit_with_every_connection_busy_health_still_answers() {
     }
     app.assert_serves_normally();
 }
+
+#[test]
+fn a_connection_idle_past_the_keep_alive_timeout_is_closed() {
+    let app = App::start(&["--keep-alive-timeout", "1s"]);
+    let mut stream = app.connect();
+    write!(
+        stream,
+        "GET /.well-known/spin/health HTTP/1.1\r\nHost: client\r\n\r\n"
+    )
+    .unwrap();
+    assert!(read_to_end_of_reply(&mut stream).starts_with("HTTP/1.1 200"));
+    let idle = Instant::now();
+    // Kept open for the next request...
+    assert_eq!(read_to_end(&mut stream), "", "closed without a reply");
+    // ...until the timeout.
+    let kept = idle.elapsed();
+    assert!(
+        kept > Duration::from_millis(800) && kept < Duration::from_secs(3),
+        "closed after {kept:?} idle"
+    );
+}
