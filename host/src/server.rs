@@ -170,6 +170,12 @@ impl AppConnection {
             }
             _ = closing.wait_for(|closing| *closing) => {}
         }
+        // No request in progress (none can start while the connection is not polled): close now,
+        // even in the middle of a request head, which must not hold a slot for long.
+        if slot.is_idle() {
+            return;
+        }
+        // A request in progress finishes first; the connection closes after its response.
         connection.as_mut().graceful_shutdown();
         report(connection.await, client);
     }

@@ -308,13 +308,22 @@ fn bodies_that_never_finish_get_408_at_the_deadline_and_the_connection_closes() 
 }
 
 #[test]
-fn idle_connections_past_the_limit_cannot_lock_clients_out() {
+fn idle_connections_and_slow_heads_past_the_limit_cannot_lock_clients_out() {
     const LIMIT: usize = 20;
     let app = App::start(&["--max-connections", &LIMIT.to_string()]);
     let mut attackers: Vec<TcpStream> = Vec::new();
     app.under_attack("idle connections", || {
-        // Connections that never send a byte, five times the limit, held for two seconds.
-        attackers = (0..ATTACKERS * 5).map(|_| app.connect()).collect();
+        // Five times the limit, held for two seconds: half never send a byte, half send the
+        // start of a request head and no more.
+        attackers = (0..ATTACKERS * 5)
+            .map(|n| {
+                let mut stream = app.connect();
+                if n % 2 == 1 {
+                    stream.write_all(b"GET /users/1 HTTP/1.1\r\nHo").unwrap();
+                }
+                stream
+            })
+            .collect();
         std::thread::sleep(Duration::from_secs(2));
     });
     // The limit held: every attacker but the newest few was closed to make room.

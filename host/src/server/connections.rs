@@ -4,9 +4,9 @@
 //! 1. The connection idle the longest (no request in progress: between keep-alive requests, or
 //!    not yet past its request head) is closed to make room, as nginx reuses idle connections
 //!    when it runs out. Idle connections cost a client nothing to hold, so without this a few
-//!    hundred sockets that never send a byte would lock every other client out until they time
-//!    out; with it they only push each other out. A connection chosen just as its request
-//!    arrives finishes that request first (hyper's graceful shutdown).
+//!    hundred sockets that never send a byte, or send a head one byte at a time, would lock
+//!    every other client out until they time out; with it they only push each other out. A
+//!    connection chosen just as its request arrives finishes that request first.
 //! 2. If every slot has a request in progress, the new connection gets one of a small reserve of
 //!    health-only slots: `/.well-known/spin/health` is answered, anything else gets 503 with
 //!    `Retry-After`, and the connection is closed. So an orchestrator's health probe (a new
@@ -148,6 +148,11 @@ impl Slot {
     /// Counts the requests of this connection (for the service that answers them).
     pub fn requests(&self) -> Requests {
         Requests(self.tracker.clone())
+    }
+
+    /// Whether no request is in progress on this connection.
+    pub fn is_idle(&self) -> bool {
+        lock(&self.tracker.activity).requests_in_progress == 0
     }
 
     /// Resolves when this connection is asked to close to make room for a new one.
