@@ -1,27 +1,32 @@
-//! The typed values of the services' HTTP contract (`ListingType`, `Price`, `UserId`,
-//! `UserName`, `ListingsQuery`, `NewListing`): parsed once at the edge, with the same rules
-//! and messages, by the service that owns them (from its form or query string) and by the
-//! public API (from its JSON body or query string, so bad input never costs an upstream
-//! call); past the edge they are valid. And what the services answer (`Listing`, `User`),
-//! written by the service and read by the public API.
+//! The contract of the API, written once for everything that speaks it: the services, the
+//! public API, the seed tool and the benchmark.
 //!
-//! The shared-crate rule of the architecture ("never holds a service's domain or SQL") is
-//! about storage and domain logic, while the request contract that a service and its caller
-//! both parse is what this crate is for.
+//! - Requests (`ListingsQuery`, `NewListing`, `NewUser` and their values `ListingType`,
+//!   `Price`, `UserId`, `UserName`; `Page`): parsed once at the edge, with the same rules
+//!   and messages, by the service that owns them (from its form or query string) and by the
+//!   public API (from its JSON body or query string, so bad input never costs an upstream
+//!   call); past the edge they are valid. Clients write the JSON bodies from the same types.
+//! - Answers (`Listing`, `User`, and the one-key objects around them: `ListingAnswer`,
+//!   `ListingsPage`, `UserAnswer`, `UsersPage`): written by the services, read by the public
+//!   API and the seed tool.
 //!
-//! So no SQL, HTTP client or Spin types appear here, and all of it is tested
-//! natively.
+//! No SQL, HTTP client or Spin types (the field parsing and envelopes come from `api-http`,
+//! which has none either), so all of it is tested natively.
 
+mod answers;
 mod listing;
+mod page;
 mod user;
 
+pub use answers::{ListingAnswer, ListingsPage, UserAnswer, UsersPage};
 pub use listing::{Listing, ListingType, ListingsQuery, NewListing, Price};
-pub use user::{User, UserId, UserName};
+pub use page::Page;
+pub use user::{NewUser, User, UserId, UserName};
 
-/// What the tests of both modules read requests with.
+/// What the tests of every module read requests with.
 #[cfg(test)]
 mod test_support {
-    use api_common::{ApiError, JsonObject, Params};
+    use api_http::{ApiError, JsonObject, Params};
     use http::StatusCode;
 
     /// The messages of a 400.

@@ -1,13 +1,13 @@
 //! The listing service's contract: `GET /listings` and `POST /listings`, which the public API
 //! mirrors as `GET /public-api/listings` and `POST /public-api/listings`.
 
-use api_common::{ApiError, FieldErrors, Fields, Page};
+use api_http::{ApiError, FieldErrors, Fields};
 use serde::{Deserialize, Serialize};
 
-use crate::UserId;
+use crate::{Page, UserId};
 
 /// What a listing offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ListingType {
     Rent,
@@ -32,7 +32,7 @@ impl ListingType {
 }
 
 /// A price above zero.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Price(i64);
 
 impl Price {
@@ -74,8 +74,9 @@ impl ListingsQuery {
 }
 
 /// A listing to store: the form of `POST /listings`, or the JSON body of
-/// `POST /public-api/listings` (`{"user_id": 1, "listing_type": "rent", "price": 6000}`).
-#[derive(Debug, PartialEq, Eq)]
+/// `POST /public-api/listings` (`{"user_id": 1, "listing_type": "rent", "price": 6000}`),
+/// which is also how a client such as the seed tool writes it.
+#[derive(Debug, PartialEq, Eq, Serialize)]
 pub struct NewListing {
     pub user_id: UserId,
     pub listing_type: ListingType,
@@ -302,6 +303,15 @@ mod tests {
             query("user_id=-1"),
             Err(vec!["user_id must be a positive integer".to_owned()])
         );
+    }
+
+    #[test]
+    fn a_new_listing_is_written_as_it_is_read() {
+        let listing =
+            json_new_listing(r#"{"user_id": 1, "listing_type": "rent", "price": 6000}"#).unwrap();
+        let text = serde_json::to_string(&listing).unwrap();
+        assert_eq!(text, r#"{"user_id":1,"listing_type":"rent","price":6000}"#);
+        assert_eq!(json_new_listing(&text), Ok(listing));
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! The user service's contract: the user ids of `GET /users/{id}` and of listings, and the
-//! name of `POST /users`, which the public API mirrors as `POST /public-api/users`.
+//! new user of `POST /users`, which the public API mirrors as `POST /public-api/users`.
 
-use api_common::{ApiError, FieldErrors, Fields};
+use api_http::{ApiError, FieldErrors, Fields};
 use serde::{Deserialize, Serialize};
 
 /// The id of a user (the user service's; ids start at 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct UserId(i64);
 
 impl UserId {
@@ -32,30 +32,25 @@ impl UserId {
 }
 
 /// A user's full name: trimmed, not empty, at most [`UserName::MAX_CHARS`] characters.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, Serialize)]
 pub struct UserName(String);
 
 impl UserName {
     pub const MAX_CHARS: usize = 200;
 
-    /// The `name` of the form of `POST /users`, or of the JSON body of
-    /// `POST /public-api/users` (`{"name": "..."}`).
-    pub fn parse(fields: &impl Fields) -> Result<Self, ApiError> {
-        let mut errors = FieldErrors::default();
-        let name = errors.check(fields.text("name").and_then(|name| {
-            let name = name.trim();
-            if name.is_empty() {
-                Err("name must not be blank".to_owned())
-            } else if name.chars().count() > Self::MAX_CHARS {
-                Err(format!(
-                    "name must be at most {} characters",
-                    Self::MAX_CHARS
-                ))
-            } else {
-                Ok(Self(name.to_owned()))
-            }
-        }));
-        errors.finish(name)
+    /// A `name` field.
+    pub fn new(name: &str) -> Result<Self, String> {
+        let name = name.trim();
+        if name.is_empty() {
+            Err("name must not be blank".to_owned())
+        } else if name.chars().count() > Self::MAX_CHARS {
+            Err(format!(
+                "name must be at most {} characters",
+                Self::MAX_CHARS
+            ))
+        } else {
+            Ok(Self(name.to_owned()))
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -64,6 +59,21 @@ impl UserName {
 
     pub fn into_string(self) -> String {
         self.0
+    }
+}
+
+/// A user to store: the form of `POST /users`, or the JSON body of `POST /public-api/users`
+/// (`{"name": "..."}`), which is also how a client such as the seed tool writes it.
+#[derive(Debug, PartialEq, Eq, Serialize)]
+pub struct NewUser {
+    pub name: UserName,
+}
+
+impl NewUser {
+    pub fn parse(fields: &impl Fields) -> Result<Self, ApiError> {
+        let mut errors = FieldErrors::default();
+        let name = errors.check(fields.text("name").and_then(UserName::new));
+        errors.finish(name.map(|name| Self { name }))
     }
 }
 
@@ -82,14 +92,14 @@ mod tests {
     use super::*;
     use crate::test_support::{from_form, from_json, messages};
 
-    /// As the user service reads it: a form.
+    /// The name of a new user as the user service reads it: a form.
     fn name(form: &str) -> Result<UserName, Vec<String>> {
-        from_form(form, UserName::parse)
+        from_form(form, NewUser::parse).map(|new| new.name)
     }
 
-    /// As the public API reads it: a JSON body.
+    /// The name of a new user as the public API reads it: a JSON body.
     fn json_name(body: &str) -> Result<UserName, Vec<String>> {
-        from_json(body, UserName::parse)
+        from_json(body, NewUser::parse).map(|new| new.name)
     }
 
     #[test]
@@ -154,6 +164,16 @@ mod tests {
             json_name(&format!(r#"{{"name": "{longest}x"}}"#)),
             Err(vec!["name must be at most 200 characters".to_owned()])
         );
+    }
+
+    #[test]
+    fn a_new_user_is_written_as_it_is_read() {
+        let user = NewUser {
+            name: UserName::new(" Ann \"Q\" O'Neil ").unwrap(),
+        };
+        let text = serde_json::to_string(&user).unwrap();
+        assert_eq!(text, r#"{"name":"Ann \"Q\" O'Neil"}"#);
+        assert_eq!(from_json(&text, NewUser::parse), Ok(user));
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! Command-line options.
 
+use crate::scenarios::{self, Scenario};
+use crate::system::System;
 use anyhow::{Result, bail};
 use clap::Parser;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Benchmarks the app on fn-host beside the Tornado and native-axum references, in one run.
+/// Benchmarks the app on fn-host beside Spin, Tornado and native axum, in one run.
 ///
 /// Needs `target/release/fn-host` and the components built:
 /// `cargo build --release -p fn-host && cargo run --release -p fn-host -- build`
@@ -23,47 +25,49 @@ pub struct Opts {
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     pub warmup: Duration,
     /// Concurrent connections of the load generator.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub connections: u32,
-    /// Listings to seed (ignored when --sizes is given).
-    #[arg(long, default_value_t = 10_000)]
-    pub listings: usize,
-    /// Users to seed (ignored when --sizes is given).
-    #[arg(long, default_value_t = 1_000)]
-    pub users: usize,
     /// Data sizes as LISTINGS:USERS, comma-separated, e.g. `10000:1000,1000000:100000`. The
     /// first gets every scenario on every system; the others re-measure the scale scenarios
-    /// (`GET /listings?page_size=10` and `?user_id=`) on the host, for the latency ratio.
-    #[arg(long, value_delimiter = ',', value_parser = parse_size)]
+    /// (`GET /listings?page_size=10` and `?user_id=`) on fn-host, for the latency ratio.
+    #[arg(long, value_delimiter = ',', value_parser = parse_size, default_value = "10000:1000")]
     pub sizes: Vec<Size>,
-    /// References to run beside the host: `tornado`, `native`, or `none`.
-    #[arg(long, value_delimiter = ',', default_value = "tornado,native")]
-    pub anchors: Vec<String>,
-    /// Folder holding the references (default: <repo>/../shared/anchors).
+    /// Systems to compare fn-host with: `spin`, `tornado`, `native`, or `none`. Spin is the
+    /// binary in `SPIN`, else `spin` on PATH; the others are in --anchors-dir. One that is
+    /// not there is skipped with a note.
+    #[arg(long, default_value = "spin,tornado,native", value_parser = parse_references)]
+    pub references: References,
+    /// The Spin CLI (default: `spin` on PATH).
+    #[arg(long, env = "SPIN")]
+    pub spin: Option<PathBuf>,
+    /// Folder holding the Tornado and native references (default: <repo>/../shared/anchors).
     #[arg(long)]
     pub anchors_dir: Option<PathBuf>,
     /// Also run the extra sizes of --sizes on the references.
     #[arg(long)]
-    pub scale_anchors: bool,
-    /// Also measure the host with `--max-instance-reuse-count 1` (a fresh instance per request).
+    pub scale_references: bool,
+    /// Also measure fn-host with `--max-instance-reuse-count 1` (a fresh instance per request).
     #[arg(long)]
     pub reuse_one: bool,
     /// Only these scenarios (ids: listings_page10, listings_by_user, user_by_id, public_page10,
     /// public_page50, public_create_listing, floor_hello).
-    #[arg(long, value_delimiter = ',')]
-    pub scenarios: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_parser = parse_scenario)]
+    pub scenarios: Vec<&'static Scenario>,
     /// Seed of the data and of the random ids and bodies (same seed, same requests).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Seeding requests in flight at once.
-    #[arg(long, default_value_t = 32)]
-    pub seed_concurrency: usize,
-    /// Timed host starts (with compiled components cached) for the start-up figure.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub seed_concurrency: u64,
+    /// Timed fn-host starts (with compiled components cached) for the start-up figure.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub startup_runs: u32,
     /// Extra arguments for `fn-host up`, e.g. `--host-arg=--max-instances=200`.
     #[arg(long = "host-arg", allow_hyphen_values = true)]
     pub host_args: Vec<String>,
+    /// The targets checked against the run (default: <repo>/bench/targets.toml, if present).
+    #[arg(long)]
+    pub targets: Option<PathBuf>,
     /// The repository (default: the one this binary was built from).
     #[arg(long)]
     pub repo: Option<PathBuf>,
@@ -85,45 +89,21 @@ pub struct Size {
     pub users: usize,
 }
 
+/// The references asked for, in display order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct References(pub Vec<System>);
+
 impl Opts {
-    /// The sizes to run, the main one first.
-    pub fn sizes(&self) -> Vec<Size> {
-        if self.sizes.is_empty() {
-            vec![Size {
-                listings: self.listings,
-                users: self.users,
-            }]
-        } else {
-            self.sizes.clone()
-        }
-    }
-
-    /// The references asked for (`none` means none).
-    pub fn anchor_names(&self) -> Vec<String> {
-        self.anchors
-            .iter()
-            .map(|a| a.trim().to_ascii_lowercase())
-            .filter(|a| !a.is_empty() && a != "none")
-            .collect()
-    }
-
     pub fn validate(&self) -> Result<()> {
-        if self.connections == 0 {
-            bail!("--connections must be at least 1");
-        }
         if self.duration < Duration::from_millis(500) {
             bail!("--duration must be at least 500ms");
         }
-        if self.seed_concurrency == 0 {
-            bail!("--seed-concurrency must be at least 1");
-        }
-        for id in &self.scenarios {
-            if crate::scenarios::by_id(id).is_none() {
-                let known: Vec<_> = crate::scenarios::ALL.iter().map(|s| s.id).collect();
-                bail!("unknown scenario {id:?} (known: {})", known.join(", "));
-            }
-        }
         Ok(())
+    }
+
+    /// Whether `scenario` was asked for (all are, by default).
+    pub fn wants(&self, scenario: &Scenario) -> bool {
+        self.scenarios.is_empty() || self.scenarios.iter().any(|s| s.id == scenario.id)
     }
 }
 
@@ -145,6 +125,25 @@ fn parse_size(text: &str) -> Result<Size, String> {
         return Err(format!("{text:?}: at least one user is needed"));
     }
     Ok(size)
+}
+
+fn parse_references(text: &str) -> Result<References, String> {
+    let mut systems = Vec::new();
+    for name in text.split(',').map(|name| name.trim().to_ascii_lowercase()) {
+        if name != "none" && !name.is_empty() {
+            systems.push(System::reference(&name)?);
+        }
+    }
+    systems.sort();
+    systems.dedup();
+    Ok(References(systems))
+}
+
+fn parse_scenario(id: &str) -> Result<&'static Scenario, String> {
+    scenarios::by_id(id).ok_or_else(|| {
+        let known: Vec<_> = scenarios::ALL.iter().map(|s| s.id).collect();
+        format!("unknown scenario {id:?} (known: {})", known.join(", "))
+    })
 }
 
 #[cfg(test)]
@@ -170,33 +169,52 @@ mod tests {
     }
 
     #[test]
+    fn references() {
+        let all = References(vec![System::Spin, System::Tornado, System::Native]);
+        assert_eq!(parse_references("native, Tornado,spin,spin"), Ok(all));
+        assert_eq!(parse_references("none"), Ok(References(vec![])));
+        assert!(parse_references("fn-host").is_err());
+    }
+
+    #[test]
     fn defaults_and_lists() -> Result<()> {
         let opts = Opts::try_parse_from(["bench"])?;
         assert_eq!(
-            opts.sizes(),
-            vec![Size {
+            opts.sizes,
+            [Size {
                 listings: 10_000,
                 users: 1_000
             }]
         );
-        assert_eq!(opts.anchor_names(), ["tornado", "native"]);
+        assert_eq!(opts.references.0.len(), 3);
+        assert!(opts.scenarios.is_empty());
         opts.validate()?;
         let opts = Opts::try_parse_from([
             "bench",
             "--sizes",
             "10000:1000,1000000:100000",
-            "--anchors",
+            "--references",
             "none",
             "--duration",
             "3s",
+            "--scenarios",
+            "user_by_id,floor_hello",
             "--host-arg=--max-instances=10",
         ])?;
-        assert_eq!(opts.sizes().len(), 2);
-        assert!(opts.anchor_names().is_empty());
+        assert_eq!(opts.sizes.len(), 2);
+        assert!(opts.references.0.is_empty());
         assert_eq!(opts.duration, Duration::from_secs(3));
         assert_eq!(opts.host_args, ["--max-instances=10"]);
+        let wanted: Vec<_> = scenarios::ALL
+            .iter()
+            .filter(|s| opts.wants(s))
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(wanted, ["user_by_id", "floor_hello"]);
+        assert!(Opts::try_parse_from(["bench", "--scenarios", "bogus"]).is_err());
+        assert!(Opts::try_parse_from(["bench", "--connections", "0"]).is_err());
         assert!(
-            Opts::try_parse_from(["bench", "--scenarios", "bogus"])?
+            Opts::try_parse_from(["bench", "--duration", "1ms"])?
                 .validate()
                 .is_err()
         );

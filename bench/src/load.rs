@@ -1,10 +1,12 @@
 //! The load generator: `oha` (crates.io), run once per scenario, its JSON output parsed.
 
+use crate::launch::{self, GroupGuard};
 use crate::scenarios::Requests;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,7 +30,7 @@ impl Oha {
         if let Some(path) = explicit {
             return Oha::check(path.to_path_buf());
         }
-        if let Some(Ok(oha)) = find_on_path("oha").map(Oha::check) {
+        if let Some(Ok(oha)) = launch::find_on_path("oha").map(Oha::check) {
             return Ok(oha);
         }
         let local = tools.join("bin").join("oha");
@@ -39,14 +41,7 @@ impl Oha {
     }
 
     fn check(binary: PathBuf) -> Result<Oha> {
-        let output = Command::new(&binary)
-            .arg("--version")
-            .output()
-            .with_context(|| format!("cannot run {}", binary.display()))?;
-        if !output.status.success() {
-            bail!("{} --version failed", binary.display());
-        }
-        let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        let version = launch::version(&binary)?;
         Ok(Oha { binary, version })
     }
 
@@ -131,12 +126,6 @@ fn install(tools: &Path) -> Result<()> {
     Ok(())
 }
 
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-}
-
 fn write_lines(path: &Path, lines: &[String]) -> Result<()> {
     let mut text = lines.join("\n");
     text.push('\n');
@@ -149,9 +138,10 @@ fn run_with_deadline(mut command: Command, deadline: Duration) -> Result<Vec<u8>
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .context("cannot start oha")?;
-    let _guard = match crate::systems::PidGuard::new(child.id()) {
+    let _guard = match GroupGuard::new(child.id()) {
         Ok(guard) => guard,
         Err(error) => {
             let _ = child.kill();

@@ -1,10 +1,11 @@
 //! `cargo run --release -p bench -- --out bench/results [--duration 10s] [--reuse-one] ...`
 //!
-//! Starts the app on fn-host (and the reference stacks, one at a time), seeds each through its
-//! public API, drives oha against every scenario and writes results.json, results.md and
-//! chart.png.
+//! Starts the app on fn-host, then each reference (Spin, Tornado, native axum), one at a time;
+//! seeds each through its public API, drives oha against every scenario and writes
+//! results.json, results.md and chart.png.
 
 mod cli;
+mod launch;
 mod load;
 mod machine;
 mod probe;
@@ -12,7 +13,7 @@ mod report;
 mod rss;
 mod runner;
 mod scenarios;
-mod systems;
+mod system;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -1,58 +1,58 @@
 //! One benchmark run: every system in turn, each started fresh, seeded, loaded, stopped.
 
 use crate::cli::{Opts, Size};
+use crate::launch::{self, Anchor, App, Running, Startup};
 use crate::load::{Load, Oha};
 use crate::machine::Machine;
+use crate::report::targets::Targets;
 use crate::report::{
-    self, BenchReport, HOST, HOST_REUSE1, ScenarioReport, SeedStats, Settings, SizeReport,
-    StartupReport, SystemReport,
+    self, BenchReport, ScenarioReport, SeedStats, Settings, SizeReport, StartupReport, SystemReport,
 };
 use crate::rss;
 use crate::scenarios::{self, Scenario};
-use crate::systems::{self, Anchor, HostApp, HostLaunch, Running, Startup};
+use crate::system::System;
 use anyhow::{Context, Result, bail};
+use api_model::UserId;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// What the run needs from the repository.
 struct Artifacts {
     repo: PathBuf,
-    host: PathBuf,
-    app: HostApp,
-    floor: Option<HostApp>,
+    fn_host: PathBuf,
+    app: App,
+    /// The trivial component, when built.
+    floor: Option<App>,
 }
 
 impl Artifacts {
     fn check(repo: &Path) -> Result<Artifacts> {
-        let host = repo.join("target/release/fn-host");
+        let fn_host = repo.join("target/release/fn-host");
         let wasm = |name: &str| repo.join("target/wasm32-wasip2/release").join(name);
-        let mut missing: Vec<PathBuf> = [
-            host.clone(),
+        let missing: Vec<String> = [
+            fn_host.clone(),
             wasm("listings_fn.wasm"),
             wasm("users_fn.wasm"),
             wasm("public_api_fn.wasm"),
+            repo.join("spin.toml"),
+            repo.join("runtime.toml"),
         ]
-        .into_iter()
+        .iter()
         .filter(|path| !path.is_file())
+        .map(|path| path.display().to_string())
         .collect();
-        for file in ["spin.toml", "runtime.toml"] {
-            if !repo.join(file).is_file() {
-                missing.push(repo.join(file));
-            }
-        }
         if !missing.is_empty() {
-            let list: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
             bail!(
                 "missing {}\nbuild them first (from {}):\n  \
                  cargo build --release -p fn-host && cargo run --release -p fn-host -- build",
-                list.join(", "),
+                missing.join(", "),
                 repo.display()
             );
         }
         let guest_app = repo.join("host/tests/app");
         let floor = (wasm("fn_host_test_guest.wasm").is_file()
             && guest_app.join("spin.toml").is_file())
-        .then(|| HostApp {
+        .then(|| App {
             manifest: guest_app.join("spin.toml"),
             runtime_config: guest_app.join("runtime.toml"),
             env: vec![("SPIN_VARIABLE_SECRET_TOKEN".into(), "bench".into())],
@@ -60,15 +60,31 @@ impl Artifacts {
         });
         Ok(Artifacts {
             repo: repo.to_path_buf(),
-            app: HostApp {
+            app: App {
                 manifest: repo.join("spin.toml"),
                 runtime_config: repo.join("runtime.toml"),
                 env: Vec::new(),
                 ready_path: "/listings?page_size=1",
             },
-            host,
+            fn_host,
             floor,
         })
+    }
+}
+
+/// A reference found on this machine.
+enum Reference {
+    /// The Spin CLI binary.
+    Spin(PathBuf),
+    Anchor(Anchor),
+}
+
+impl Reference {
+    fn system(&self) -> System {
+        match self {
+            Reference::Spin(_) => System::Spin,
+            Reference::Anchor(anchor) => anchor.system,
+        }
     }
 }
 
@@ -94,6 +110,13 @@ pub fn run(opts: &Opts) -> Result<BenchReport> {
         .canonicalize()
         .with_context(|| format!("no repository at {}", repo.display()))?;
     let artifacts = Artifacts::check(&repo)?;
+    let targets = match &opts.targets {
+        Some(path) => Some(Targets::read(path)?),
+        None => Some(repo.join("bench/targets.toml"))
+            .filter(|path| path.is_file())
+            .map(|path| Targets::read(&path))
+            .transpose()?,
+    };
     let work_root = opts
         .work_dir
         .clone()
@@ -102,7 +125,7 @@ pub fn run(opts: &Opts) -> Result<BenchReport> {
     let run_dir = work_root.join(format!("run-{}-{}", unix_now(), std::process::id()));
     std::fs::create_dir_all(&run_dir)
         .with_context(|| format!("cannot create {}", run_dir.display()))?;
-    systems::install_interrupt_handler()?;
+    launch::install_interrupt_handler()?;
 
     let machine = Machine::read();
     eprintln!("machine: {}", machine.describe());
@@ -127,7 +150,7 @@ pub fn run(opts: &Opts) -> Result<BenchReport> {
                 .into(),
         );
     }
-    let result = bench.run_all(machine);
+    let result = bench.run_all(machine, targets.as_ref());
     if !opts.keep_work
         && let Err(error) = std::fs::remove_dir_all(&run_dir)
     {
@@ -137,9 +160,9 @@ pub fn run(opts: &Opts) -> Result<BenchReport> {
 }
 
 impl Bench<'_> {
-    fn run_all(&mut self, machine: Machine) -> Result<BenchReport> {
-        let sizes = self.opts.sizes();
-        let anchors = self.anchors()?;
+    fn run_all(&mut self, machine: Machine, targets: Option<&Targets>) -> Result<BenchReport> {
+        let sizes = &self.opts.sizes;
+        let references = self.references();
         let mut size_reports = Vec::new();
         let mut startup = None;
         for (index, size) in sizes.iter().enumerate() {
@@ -150,13 +173,9 @@ impl Bench<'_> {
                 size.users,
                 if main { "" } else { " (scale run)" }
             );
-            let mut report = SizeReport {
-                listings: size.listings,
-                users: size.users,
-                systems: Vec::new(),
-            };
+            let mut report = SizeReport::new(*size);
             let tag = format!("size{index}");
-            match self.host_systems(*size, main, &tag) {
+            match self.fn_host_systems(*size, main, &tag) {
                 Ok((systems, measured_startup)) => {
                     report.systems.extend(systems);
                     if main {
@@ -165,19 +184,23 @@ impl Bench<'_> {
                 }
                 Err(error) => self.problem(format!("fn-host at {tag}: {error:#}")),
             }
-            if main || self.opts.scale_anchors {
-                for anchor in &anchors {
-                    match self.anchor_system(anchor, *size, main, &tag) {
+            if main || self.opts.scale_references {
+                for reference in &references {
+                    match self.reference(reference, *size, main, &tag) {
                         Ok(system) => report.systems.push(system),
-                        Err(error) => self.problem(format!("{}: {error:#}", anchor.name)),
+                        Err(error) => {
+                            self.problem(format!("{}: {error:#}", reference.system().label()))
+                        }
                     }
                 }
             }
             report.finish();
             size_reports.push(report);
         }
-        let scale = report::scale_rows(&size_reports);
-        let targets = report::targets::check(size_reports.first(), &scale, startup.as_ref());
+        let targets = match (targets, size_reports.first()) {
+            (Some(targets), Some(main)) => targets.check(main),
+            _ => Vec::new(),
+        };
         Ok(BenchReport {
             generated_unix: unix_now(),
             machine,
@@ -186,83 +209,112 @@ impl Bench<'_> {
                 warmup_secs: self.opts.warmup.as_secs_f64(),
                 connections: self.opts.connections,
                 seed: self.opts.seed,
-                sizes,
-                anchors: anchors.iter().map(|a| a.name.clone()).collect(),
+                sizes: sizes.clone(),
+                references: references.iter().map(Reference::system).collect(),
                 seed_concurrency: self.opts.seed_concurrency,
                 reuse_one: self.opts.reuse_one,
                 host_args: self.opts.host_args.clone(),
                 oha: self.oha.version.clone(),
+                spin: references.iter().find_map(|reference| match reference {
+                    Reference::Spin(binary) => launch::version(binary).ok(),
+                    Reference::Anchor(_) => None,
+                }),
                 commit: git_commit(&self.artifacts.repo),
             },
             startup,
+            scale: report::scale_rows(&size_reports),
             sizes: size_reports,
-            scale,
             targets,
             problems: std::mem::take(&mut self.problems),
             notes: std::mem::take(&mut self.notes),
         })
     }
 
-    /// The references asked for that are present.
-    fn anchors(&mut self) -> Result<Vec<Anchor>> {
-        let dir = match &self.opts.anchors_dir {
+    /// The references asked for that are on this machine; a note for each that is not.
+    fn references(&mut self) -> Vec<Reference> {
+        let anchors_dir = match &self.opts.anchors_dir {
             Some(dir) => dir.clone(),
             None => self.artifacts.repo.join("../shared/anchors"),
         };
         let mut found = Vec::new();
-        for name in self.opts.anchor_names() {
-            let anchor = Anchor::known(&name, &dir, &self.run_dir)?;
-            if anchor.is_present() {
-                found.push(anchor);
-            } else {
-                self.note(format!(
-                    "reference {name} not found at {}: skipped",
-                    anchor.dir.display()
-                ));
+        for &system in &self.opts.references.0 {
+            if system == System::Spin {
+                match self
+                    .opts
+                    .spin
+                    .clone()
+                    .or_else(|| launch::find_on_path("spin"))
+                {
+                    Some(binary) if binary.is_file() => found.push(Reference::Spin(binary)),
+                    Some(binary) => {
+                        self.note(format!("Spin: {} is not a file; skipped", binary.display()))
+                    }
+                    None => self
+                        .note("Spin: not found (set SPIN or put `spin` on PATH); skipped".into()),
+                }
+            } else if let Some(anchor) = Anchor::of(system, &anchors_dir) {
+                if anchor.is_present() {
+                    found.push(Reference::Anchor(anchor));
+                } else {
+                    self.note(format!(
+                        "{} not found at {}; skipped",
+                        system.label(),
+                        anchor.dir.display()
+                    ));
+                }
             }
         }
-        Ok(found)
+        found
     }
 
-    /// The scenarios to run on a system: all selected ones at the main size, the scale ones
-    /// at other sizes.
+    /// The scenarios to run: the API's or the floor's, all of them at the main size, the
+    /// scale ones at other sizes; only those asked for.
     fn scenarios(&self, main: bool, floor: bool) -> Vec<&'static Scenario> {
         scenarios::ALL
             .iter()
-            .filter(|s| (s.service == scenarios::Service::Floor) == floor)
-            .filter(|s| main || s.scale)
-            .filter(|s| {
-                self.opts.scenarios.is_empty() || self.opts.scenarios.iter().any(|id| id == s.id)
-            })
+            .filter(|s| s.is_api() != floor && (main || s.scale) && self.opts.wants(s))
             .collect()
     }
 
     /// fn-host: start-up timing (main size), the app, optionally reuse 1, and the floor.
-    fn host_systems(
+    fn fn_host_systems(
         &mut self,
         size: Size,
         main: bool,
         tag: &str,
     ) -> Result<(Vec<SystemReport>, Option<StartupReport>)> {
-        let state_dir = self.run_dir.join(format!("{tag}-host"));
+        let state_dir = self.run_dir.join(format!("{tag}-fn-host"));
+        let app = self.artifacts.app.clone();
         let (mut running, startup) = if main {
-            let (running, startup) = self.timed_host_start(&state_dir)?;
+            let (running, startup) = self.timed_fn_host_start(&state_dir)?;
             (running, Some(startup))
         } else {
-            let (running, _) =
-                self.start_host(HOST, &self.artifacts.app.clone(), &state_dir, false)?;
-            (running, None)
+            (
+                self.start_fn_host("fn-host", &app, &state_dir, false)?.0,
+                None,
+            )
         };
-        let mut host = SystemReport::new(HOST);
-        let user_ids = self.seed_into(&running, size, &mut host)?;
         let api = self.scenarios(main, false);
-        self.measure(&running, &api, &user_ids, &mut host, tag)?;
-        host.rss_high_water_kib = Some(rss::high_water_kib(&running.pids));
-        running.stop()?;
+        let (host, user_ids) =
+            self.seed_and_measure(System::FnHost, &mut running, size, &api, tag)?;
         let mut systems = vec![host];
 
         if main && self.opts.reuse_one {
-            match self.reuse_one_system(&state_dir, &api, &user_ids, tag) {
+            let reuse = self
+                .start_fn_host("fn-host (reuse 1)", &app, &state_dir, true)
+                .and_then(|(mut running, _)| {
+                    let mut reuse = SystemReport::new(System::FnHostReuse1);
+                    reuse.rss_idle_kib = Some(rss::current_kib(&running.pids));
+                    reuse.rss_high_water_kib = Some(self.measure_and_stop(
+                        &mut running,
+                        &api,
+                        &user_ids,
+                        &mut reuse,
+                        tag,
+                    )?);
+                    Ok(reuse)
+                });
+            match reuse {
                 Ok(reuse) => systems.push(reuse),
                 Err(error) => self.problem(format!("fn-host reuse 1: {error:#}")),
             }
@@ -271,78 +323,51 @@ impl Bench<'_> {
         let floor_scenarios = self.scenarios(main, true);
         if let (Some(floor), false) = (self.artifacts.floor.clone(), floor_scenarios.is_empty()) {
             for system in &mut systems {
-                if let Err(error) = self.floor(&floor, &floor_scenarios, system, tag) {
-                    self.problem(format!("{} floor: {error:#}", system.system));
+                let reuse_one = system.system == System::FnHostReuse1;
+                let name = format!("{} floor", system.system.label());
+                let dir = self
+                    .run_dir
+                    .join(format!("{tag}-floor-{}", system.system.id()));
+                let measured = self.start_fn_host(&name, &floor, &dir, reuse_one).and_then(
+                    |(mut running, _)| {
+                        self.measure_and_stop(&mut running, &floor_scenarios, &[], system, tag)
+                    },
+                );
+                if let Err(error) = measured {
+                    self.problem(format!("{name}: {error:#}"));
                 }
             }
         }
         Ok((systems, startup))
     }
 
-    /// The app again on the same data, with a fresh instance for every request.
-    fn reuse_one_system(
-        &mut self,
-        state_dir: &Path,
-        api: &[&'static Scenario],
-        user_ids: &[u64],
-        tag: &str,
-    ) -> Result<SystemReport> {
-        let mut reuse = SystemReport::new(HOST_REUSE1);
-        let app = self.artifacts.app.clone();
-        let (mut running, _) = self.start_host(HOST_REUSE1, &app, state_dir, true)?;
-        reuse.rss_idle_kib = Some(rss::current_kib(&running.pids));
-        self.measure(&running, api, user_ids, &mut reuse, tag)?;
-        reuse.rss_high_water_kib = Some(rss::high_water_kib(&running.pids));
-        running.stop()?;
-        Ok(reuse)
-    }
-
-    /// The trivial component on its own host process, configured as `system` was.
-    fn floor(
-        &mut self,
-        floor: &HostApp,
-        scenarios: &[&'static Scenario],
-        system: &mut SystemReport,
-        tag: &str,
-    ) -> Result<()> {
-        let reuse_one = system.system == HOST_REUSE1;
-        let dir = self.run_dir.join(format!("{tag}-floor-{}", system.system));
-        let name = format!("{} floor", system.system);
-        let (mut running, _) = self.start_host(&name, floor, &dir, reuse_one)?;
-        self.measure(&running, scenarios, &[], system, tag)?;
-        running.stop()
-    }
-
-    /// Starts the host once to fill the compiled-component cache, then times fresh starts;
+    /// Starts fn-host once to fill the compiled-component cache, then times fresh starts;
     /// the last start stays up for the benchmark.
-    fn timed_host_start(&mut self, state_dir: &Path) -> Result<(Running, StartupReport)> {
+    fn timed_fn_host_start(&mut self, state_dir: &Path) -> Result<(Running, StartupReport)> {
         let app = self.artifacts.app.clone();
         eprintln!("fn-host: first start (compiles the components into the cache)");
-        let (mut warm, cold) = self.start_host(
-            "fn-host (warm-up)",
-            &app,
-            &self.run_dir.join("host-warmup"),
-            false,
-        )?;
+        let warm_up_dir = self.run_dir.join("fn-host-warm-up");
+        let (mut warm, cold) =
+            self.start_fn_host("fn-host (warm-up)", &app, &warm_up_dir, false)?;
         warm.stop()?;
         let runs = self.opts.startup_runs as usize;
         let mut startups: Vec<Startup> = Vec::new();
         let mut last = None;
-        for run in 0..runs {
-            let dir = if run + 1 == runs {
+        for run in 1..=runs {
+            let dir = if run == runs {
                 state_dir.to_path_buf()
             } else {
-                self.run_dir.join(format!("host-start{run}"))
+                self.run_dir.join(format!("fn-host-start{run}"))
             };
-            let (mut running, startup) = self.start_host(HOST, &app, &dir, false)?;
+            let (mut running, startup) = self.start_fn_host("fn-host", &app, &dir, false)?;
             startups.push(startup);
-            if run + 1 == runs {
+            if run == runs {
                 last = Some(running);
             } else {
                 running.stop()?;
             }
         }
-        let running = last.context("no host start")?;
+        let running = last.context("no fn-host start")?;
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         let health: Vec<f64> = startups.iter().map(|s| ms(s.health)).collect();
         let first: Vec<f64> = startups.iter().map(|s| ms(s.first_response)).collect();
@@ -360,82 +385,89 @@ impl Bench<'_> {
         Ok((running, report))
     }
 
-    fn start_host(
+    fn start_fn_host(
         &self,
         name: &str,
-        app: &HostApp,
+        app: &App,
         state_dir: &Path,
         reuse_one: bool,
     ) -> Result<(Running, Startup)> {
-        let log = self.run_dir.join(format!(
-            "{}.log",
-            state_dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("host")
-        ));
-        systems::start_host(
-            name,
-            &HostLaunch {
-                binary: &self.artifacts.host,
-                app,
-                state_dir,
-                cache_dir: &self.cache_dir,
-                reuse_one,
-                extra_args: &self.opts.host_args,
-                log,
-            },
-        )
+        let command = app.fn_host(
+            &self.artifacts.fn_host,
+            state_dir,
+            &self.cache_dir,
+            reuse_one,
+            &self.opts.host_args,
+        );
+        launch::start_host(name, command, app.ready_path, &self.log_of(state_dir))
+    }
+
+    /// The log file of a system whose state lives in `dir`.
+    fn log_of(&self, dir: &Path) -> PathBuf {
+        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("system");
+        self.run_dir.join(format!("{name}.log"))
     }
 
     /// A reference: start (empty databases), seed through its public port, measure, stop.
-    fn anchor_system(
+    fn reference(
         &mut self,
-        anchor: &Anchor,
+        reference: &Reference,
         size: Size,
         main: bool,
         tag: &str,
     ) -> Result<SystemReport> {
+        let system = reference.system();
         eprintln!(
-            "{}: starting (builds or installs itself on first use)",
-            anchor.name
+            "{}: starting (a reference may build itself on first use)",
+            system.label()
         );
-        let anchor = Anchor {
-            data_dir: self.run_dir.join(format!("{tag}-{}-data", anchor.name)),
-            ..anchor.clone()
+        let dir = self.run_dir.join(format!("{tag}-{}", system.id()));
+        let log = self.log_of(&dir);
+        let mut running = match reference {
+            Reference::Spin(binary) => {
+                let app = &self.artifacts.app;
+                launch::start_host(system.label(), app.spin(binary, &dir), app.ready_path, &log)?.0
+            }
+            Reference::Anchor(anchor) => anchor.start(dir, &log)?,
         };
-        let log = self
-            .run_dir
-            .join(format!("{tag}-{}-start.log", anchor.name));
-        let mut running = anchor.start(&log)?;
-        let mut system = SystemReport::new(&anchor.name);
-        let user_ids = self.seed_into(&running, size, &mut system)?;
         let scenarios = self.scenarios(main, false);
-        self.measure(&running, &scenarios, &user_ids, &mut system, tag)?;
-        system.rss_high_water_kib = Some(rss::high_water_kib(&running.pids));
-        running.stop()?;
-        Ok(system)
+        let (report, _) = self.seed_and_measure(system, &mut running, size, &scenarios, tag)?;
+        Ok(report)
+    }
+
+    /// Seeds a started system through its public API, measures it and stops it; also returns
+    /// the ids of the users the seeding created.
+    fn seed_and_measure(
+        &mut self,
+        system: System,
+        running: &mut Running,
+        size: Size,
+        scenarios: &[&'static Scenario],
+        tag: &str,
+    ) -> Result<(SystemReport, Vec<UserId>)> {
+        let mut report = SystemReport::new(system);
+        let user_ids = self.seed(running, size, &mut report)?;
+        report.rss_high_water_kib =
+            Some(self.measure_and_stop(running, scenarios, &user_ids, &mut report, tag)?);
+        Ok((report, user_ids))
     }
 
     /// Seeds through the system's public API; returns the users' ids.
-    fn seed_into(
+    fn seed(
         &mut self,
         running: &Running,
         size: Size,
-        system: &mut SystemReport,
-    ) -> Result<Vec<u64>> {
+        report: &mut SystemReport,
+    ) -> Result<Vec<UserId>> {
         eprintln!(
             "{}: seeding {} users and {} listings",
             running.name, size.users, size.listings
         );
+        let url = format!("http://127.0.0.1:{}", running.ports.public);
         let config = seed::Config {
-            url: format!("http://127.0.0.1:{}", running.ports.public),
-            users: size.users,
-            listings: size.listings,
             seed: self.opts.seed,
-            concurrency: self.opts.seed_concurrency,
-            progress: true,
-            request_timeout: Duration::from_secs(30),
+            concurrency: self.opts.seed_concurrency as usize,
+            ..seed::Config::new(url, size.users, size.listings)
         };
         let seeded = self
             .runtime
@@ -454,87 +486,88 @@ impl Bench<'_> {
         if user_ids.is_empty() {
             bail!("no user could be created");
         }
-        system.seeding = Some(SeedStats {
+        report.seeding = Some(SeedStats {
             users: seeded.users_created,
             listings: seeded.listings_created,
             failures: seeded.failures(),
             secs: seeded.elapsed.as_secs_f64(),
             requests_per_sec: seeded.requests_per_sec(),
         });
-        system.rss_idle_kib = Some(rss::current_kib(&running.pids));
+        report.rss_idle_kib = Some(rss::current_kib(&running.pids));
         Ok(user_ids)
     }
 
-    /// Runs each scenario against a running system: warm-up, then the measured load with RSS
-    /// sampled throughout. A scenario that fails to run is reported and skipped.
-    fn measure(
+    /// Runs each scenario against a running system (warm-up, then the measured load with RSS
+    /// sampled throughout) into `report`, then stops it; returns its RSS high-water mark
+    /// (KiB). A scenario that fails to run is reported and skipped.
+    fn measure_and_stop(
         &mut self,
-        running: &Running,
-        scenarios: &[&Scenario],
-        user_ids: &[u64],
-        system: &mut SystemReport,
+        running: &mut Running,
+        scenarios: &[&'static Scenario],
+        user_ids: &[UserId],
+        report: &mut SystemReport,
         tag: &str,
-    ) -> Result<()> {
-        let scratch = self.run_dir.join(format!("{tag}-{}-load", system.system));
+    ) -> Result<u64> {
+        let scratch = self
+            .run_dir
+            .join(format!("{tag}-{}-load", report.system.id()));
         std::fs::create_dir_all(&scratch)
             .with_context(|| format!("cannot create {}", scratch.display()))?;
-        for scenario in scenarios {
-            let requests = scenario.requests(&running.ports, user_ids, self.opts.seed);
-            if !self.opts.warmup.is_zero() {
-                let warmup = Load {
-                    name: scenario.id,
-                    requests: &requests,
-                    duration: self.opts.warmup,
-                    connections: self.opts.connections,
-                };
-                if let Err(error) = self.oha.run(&warmup, &scratch) {
-                    eprintln!("warning: warm-up of {}: {error:#}", scenario.id);
+        for &scenario in scenarios {
+            let requests = match scenario.requests(&running.ports, user_ids, self.opts.seed) {
+                Ok(requests) => requests,
+                Err(error) => {
+                    self.problem(format!("{} {}: {error}", running.name, scenario.id));
+                    continue;
                 }
-            }
-            let load = Load {
+            };
+            let load = |duration| Load {
                 name: scenario.id,
                 requests: &requests,
-                duration: self.opts.duration,
+                duration,
                 connections: self.opts.connections,
             };
-            let sampler = rss::Sampler::start(running.pids.clone());
-            let outcome = self.oha.run(&load, &scratch);
-            let rss_peak_kib = sampler.finish();
-            match outcome {
-                Ok(result) => {
-                    eprintln!(
-                        "  {:<20} {:<42} {:>9.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  errors {}",
-                        report::label(&system.system),
-                        scenario.title,
-                        result.ok_per_sec,
-                        result.p50_ms.unwrap_or(f64::NAN),
-                        result.p99_ms.unwrap_or(f64::NAN),
-                        result.errors()
-                    );
-                    if result.errors() > 0 {
-                        self.problem(format!(
-                            "{} {}: {} errors ({:?} {:?})",
-                            system.system,
-                            scenario.id,
-                            result.errors(),
-                            result.status_codes,
-                            result.error_kinds
-                        ));
-                    }
-                    system.scenarios.push(ScenarioReport {
-                        id: scenario.id.to_string(),
-                        title: scenario.title.to_string(),
-                        load: result,
-                        rss_peak_kib,
-                        vs_tornado: None,
-                        of_native: None,
-                        of_floor: None,
-                    });
-                }
-                Err(error) => self.problem(format!("{} {}: {error:#}", system.system, scenario.id)),
+            if !self.opts.warmup.is_zero()
+                && let Err(error) = self.oha.run(&load(self.opts.warmup), &scratch)
+            {
+                eprintln!("warning: warm-up of {}: {error:#}", scenario.id);
             }
+            let sampler = rss::Sampler::start(running.pids.clone());
+            let outcome = self.oha.run(&load(self.opts.duration), &scratch);
+            let rss_peak_kib = sampler.finish();
+            let result = match outcome {
+                Ok(result) => result,
+                Err(error) => {
+                    self.problem(format!("{} {}: {error:#}", running.name, scenario.id));
+                    continue;
+                }
+            };
+            eprintln!(
+                "  {:<20} {:<42} {:>9.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  errors {}",
+                running.name,
+                scenario.title,
+                result.ok_per_sec,
+                result.p50_ms.unwrap_or(f64::NAN),
+                result.p99_ms.unwrap_or(f64::NAN),
+                result.errors()
+            );
+            if result.errors() > 0 {
+                self.problem(format!(
+                    "{} {}: {} errors ({:?} {:?})",
+                    running.name,
+                    scenario.id,
+                    result.errors(),
+                    result.status_codes,
+                    result.error_kinds
+                ));
+            }
+            report
+                .scenarios
+                .push(ScenarioReport::new(scenario, result, rss_peak_kib));
         }
-        Ok(())
+        let high_water_kib = rss::high_water_kib(&running.pids);
+        running.stop()?;
+        Ok(high_water_kib)
     }
 
     fn problem(&mut self, text: String) {

@@ -1,6 +1,7 @@
 //! The requests measured, the same for every system.
 
-use crate::systems::Ports;
+use crate::launch::Ports;
+use api_model::UserId;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -18,12 +19,6 @@ pub enum Service {
     Floor,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Method {
-    Get,
-    Post,
-}
-
 #[derive(Clone, Copy, Debug)]
 pub struct Scenario {
     /// Stable id, used in the JSON and on the command line.
@@ -33,7 +28,6 @@ pub struct Scenario {
     /// Short label for the chart.
     pub short: &'static str,
     pub service: Service,
-    pub method: Method,
     shape: Shape,
     /// Measured again at every extra size of a scale run.
     pub scale: bool,
@@ -42,11 +36,15 @@ pub struct Scenario {
 #[derive(Clone, Copy, Debug)]
 enum Shape {
     Fixed(&'static str),
-    /// `prefix{random user id}suffix`
-    RandomUser(&'static str, &'static str),
-    /// `POST /public-api/listings` with random JSON bodies.
+    /// `prefix{random user id}`
+    RandomUser(&'static str),
+    /// `POST /public-api/listings` with random JSON bodies, listings as the seed tool makes
+    /// them.
     CreateListing,
 }
+
+/// The trivial component's scenario: what the API scenarios are compared with on fn-host.
+pub const FLOOR: &str = "floor_hello";
 
 pub const ALL: &[Scenario] = &[
     Scenario {
@@ -54,7 +52,6 @@ pub const ALL: &[Scenario] = &[
         title: "GET /listings?page_size=10",
         short: "listings p10",
         service: Service::Listings,
-        method: Method::Get,
         shape: Shape::Fixed("/listings?page_size=10"),
         scale: true,
     },
@@ -63,8 +60,7 @@ pub const ALL: &[Scenario] = &[
         title: "GET /listings?user_id={id}",
         short: "listings user_id",
         service: Service::Listings,
-        method: Method::Get,
-        shape: Shape::RandomUser("/listings?user_id=", ""),
+        shape: Shape::RandomUser("/listings?user_id="),
         scale: true,
     },
     Scenario {
@@ -72,8 +68,7 @@ pub const ALL: &[Scenario] = &[
         title: "GET /users/{id}",
         short: "users/{id}",
         service: Service::Users,
-        method: Method::Get,
-        shape: Shape::RandomUser("/users/", ""),
+        shape: Shape::RandomUser("/users/"),
         scale: false,
     },
     Scenario {
@@ -81,7 +76,6 @@ pub const ALL: &[Scenario] = &[
         title: "GET /public-api/listings?page_size=10",
         short: "public p10",
         service: Service::Public,
-        method: Method::Get,
         shape: Shape::Fixed("/public-api/listings?page_size=10"),
         scale: false,
     },
@@ -90,7 +84,6 @@ pub const ALL: &[Scenario] = &[
         title: "GET /public-api/listings?page_size=50",
         short: "public p50",
         service: Service::Public,
-        method: Method::Get,
         shape: Shape::Fixed("/public-api/listings?page_size=50"),
         scale: false,
     },
@@ -100,16 +93,14 @@ pub const ALL: &[Scenario] = &[
         title: "POST /public-api/listings",
         short: "POST public",
         service: Service::Public,
-        method: Method::Post,
         shape: Shape::CreateListing,
         scale: false,
     },
     Scenario {
-        id: "floor_hello",
+        id: FLOOR,
         title: "GET /guest/hello (trivial component)",
         short: "floor",
         service: Service::Floor,
-        method: Method::Get,
         shape: Shape::Fixed("/guest/hello"),
         scale: false,
     },
@@ -131,10 +122,6 @@ pub enum Requests {
 }
 
 impl Scenario {
-    pub fn is_get(&self) -> bool {
-        self.method == Method::Get
-    }
-
     /// An API scenario (everything but the floor).
     pub fn is_api(&self) -> bool {
         self.service != Service::Floor
@@ -142,41 +129,43 @@ impl Scenario {
 
     /// The requests for a system on `ports` whose users have `user_ids`; the same `seed`
     /// gives every system the same sequence of ids and bodies.
-    pub fn requests(&self, ports: &Ports, user_ids: &[u64], seed: u64) -> Requests {
+    pub fn requests(
+        &self,
+        ports: &Ports,
+        user_ids: &[UserId],
+        seed: u64,
+    ) -> Result<Requests, String> {
         let port = match self.service {
             Service::Listings => ports.listings,
             Service::Users => ports.users,
             Service::Public | Service::Floor => ports.public,
         };
         let base = format!("http://127.0.0.1:{port}");
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ hash(self.id));
-        let random_user = |rng: &mut ChaCha8Rng| match user_ids.len() {
-            0 => 1,
-            n => user_ids[rng.random_range(0..n)],
-        };
+        let seed = seed ^ hash(self.id);
+        if user_ids.is_empty() && !matches!(self.shape, Shape::Fixed(_)) {
+            return Err("no users to make requests for".into());
+        }
         match self.shape {
-            Shape::Fixed(path) => Requests::Url(format!("{base}{path}")),
-            Shape::RandomUser(prefix, suffix) => Requests::Urls(
-                (0..VARIANTS)
-                    .map(|_| format!("{base}{prefix}{}{suffix}", random_user(&mut rng)))
-                    .collect(),
-            ),
-            Shape::CreateListing => Requests::JsonBodies {
-                url: format!("{base}/public-api/listings"),
-                bodies: (0..VARIANTS)
-                    .map(|_| {
-                        let user_id = random_user(&mut rng);
-                        let (kind, price) = if rng.random_bool(0.5) {
-                            ("rent", rng.random_range(500..=20_000))
-                        } else {
-                            ("sale", rng.random_range(100_000..=5_000_000))
-                        };
-                        format!(
-                            r#"{{"user_id":{user_id},"listing_type":"{kind}","price":{price}}}"#
-                        )
-                    })
-                    .collect(),
-            },
+            Shape::Fixed(path) => Ok(Requests::Url(format!("{base}{path}"))),
+            Shape::RandomUser(prefix) => {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                let urls = (0..VARIANTS).map(|_| {
+                    let user_id = user_ids[rng.random_range(0..user_ids.len())].get();
+                    format!("{base}{prefix}{user_id}")
+                });
+                Ok(Requests::Urls(urls.collect()))
+            }
+            Shape::CreateListing => {
+                let plan = seed::Plan::generate(seed, user_ids.len(), VARIANTS);
+                let bodies = plan
+                    .listings
+                    .iter()
+                    .map(|listing| seed::listing_body(user_ids[listing.user_index], listing));
+                Ok(Requests::JsonBodies {
+                    url: format!("{base}/public-api/listings"),
+                    bodies: bodies.collect::<Result<_, _>>()?,
+                })
+            }
         }
     }
 }
@@ -210,17 +199,22 @@ mod tests {
         assert!(by_id("nope").is_none());
     }
 
+    fn user_ids(ids: &[i64]) -> Vec<UserId> {
+        ids.iter().map(|id| UserId::new(*id).unwrap()).collect()
+    }
+
     #[test]
     fn urls_go_to_the_right_service() {
-        let ids = [7, 8, 9];
+        let ids = user_ids(&[7, 8, 9]);
         let listings = by_id("listings_page10").map(|s| s.requests(&PORTS, &ids, 1));
         assert_eq!(
             listings,
-            Some(Requests::Url(
+            Some(Ok(Requests::Url(
                 "http://127.0.0.1:1/listings?page_size=10".into()
-            ))
+            )))
         );
-        let Some(Requests::Urls(urls)) = by_id("user_by_id").map(|s| s.requests(&PORTS, &ids, 1))
+        let Some(Ok(Requests::Urls(urls))) =
+            by_id("user_by_id").map(|s| s.requests(&PORTS, &ids, 1))
         else {
             panic!("user_by_id has random URLs");
         };
@@ -237,15 +231,16 @@ mod tests {
         let Some(scenario) = by_id("public_create_listing") else {
             panic!("missing scenario");
         };
-        let first = scenario.requests(&PORTS, &[4, 5], 42);
-        assert_eq!(first, scenario.requests(&PORTS, &[4, 5], 42));
-        let Requests::JsonBodies { url, bodies } = first else {
+        let ids = user_ids(&[4, 5]);
+        let first = scenario.requests(&PORTS, &ids, 42);
+        assert_eq!(first, scenario.requests(&PORTS, &ids, 42));
+        let Ok(Requests::JsonBodies { url, bodies }) = first else {
             panic!("POST has bodies");
         };
         assert_eq!(url, "http://127.0.0.1:3/public-api/listings");
         for body in bodies.iter().take(100) {
             let value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-            assert!(matches!(value["user_id"].as_u64(), Some(4 | 5)), "{body}");
+            assert!(matches!(value["user_id"].as_i64(), Some(4 | 5)), "{body}");
             assert!(value["price"].as_i64().unwrap_or(0) > 0);
             assert!(matches!(
                 value["listing_type"].as_str(),

@@ -11,7 +11,7 @@ use crate::manifest::{Component, Manifest};
 use crate::outbound::{Answer, LocalApp};
 use crate::routing::{RouteMatch, Routes};
 use crate::runtime_config::RuntimeConfig;
-use crate::sqlite::{Databases, SqliteCtx};
+use crate::sqlite::{Databases, Durability, SqliteCtx, SqliteOptions};
 use crate::variables::AppVariables;
 use bytes::Bytes;
 use http::StatusCode;
@@ -49,6 +49,8 @@ pub struct AppOptions {
     pub cache_dir: PathBuf,
     /// How instances are reused and bounded.
     pub lifecycle: Lifecycle,
+    /// What a write reported to a guest survives.
+    pub sqlite_durability: Durability,
     /// Instances alive at once, all components together.
     pub max_instances: u32,
     /// The environment `SPIN_VARIABLE_*` values come from.
@@ -278,7 +280,13 @@ impl AppDatabases {
                 labels_in_use.push(label.as_str());
             }
         }
-        let opened = Arc::new(Databases::open(&runtime_config, &labels_in_use)?);
+        let sqlite_options =
+            SqliteOptions::new(options.sqlite_durability, options.lifecycle.request_timeout);
+        let opened = Arc::new(Databases::open(
+            &runtime_config,
+            &labels_in_use,
+            &sqlite_options,
+        )?);
         Ok(AppDatabases { opened, configured })
     }
 }

@@ -90,6 +90,11 @@ struct UpArgs {
     /// Linear memory one instance may use (MiB).
     #[arg(long, default_value_t = Lifecycle::default().max_memory / MIB)]
     max_instance_memory_mib: usize,
+    /// What a write survives once the component has been told it succeeded: `machine` (a power
+    /// cut: each commit is synced to disk, commits arriving together share one sync) or
+    /// `process` (a crash of this host only: faster on slow disks).
+    #[arg(long, default_value = "machine")]
+    sqlite_durability: crate::sqlite::Durability,
     /// Instances alive at once, all components together.
     #[arg(long, default_value_t = 1000)]
     max_instances: u32,
@@ -142,6 +147,7 @@ fn up(args: UpArgs) -> Result<()> {
             request_timeout: args.request_timeout.into(),
             max_memory: args.max_instance_memory_mib * MIB,
         },
+        sqlite_durability: args.sqlite_durability,
         max_instances: args.max_instances,
         env: std::env::vars().collect(),
     };

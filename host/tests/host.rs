@@ -6,10 +6,10 @@ mod support;
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
-use support::{Host, HostOptions};
+use support::{Host, test_app};
 
 fn start() -> Host {
-    HostOptions::test_app().start()
+    test_app().start()
 }
 
 #[test]
@@ -49,8 +49,10 @@ fn routes_match_as_spin_does_and_set_spin_headers() {
     assert!(host.get("/exact/").body.contains("no action \"\""));
     let unmatched = host.get("/exact/below");
     assert_eq!(unmatched.status, 404);
-    assert_eq!(unmatched.json()["errors"][0], "no route for /exact/below");
-    assert_eq!(host.get("/nowhere").status, 404);
+    assert_eq!(unmatched.errors(), ["no route for /exact/below"]);
+    let nowhere = host.get("/nowhere");
+    assert_eq!(nowhere.status, 404);
+    assert_eq!(nowhere.errors(), ["no route for /nowhere"]);
 
     let health = host.get("/.well-known/spin/health");
     assert_eq!((health.status, health.body.as_str()), (200, "OK"));
@@ -60,7 +62,9 @@ fn routes_match_as_spin_does_and_set_spin_headers() {
 fn private_components_are_reachable_only_by_chaining() {
     let host = start();
     // `hidden` has only a private route: no public path reaches it...
-    assert_eq!(host.get("/hidden/hello").status, 404);
+    let hidden = host.get("/hidden/hello");
+    assert_eq!(hidden.status, 404);
+    assert_eq!(hidden.errors(), ["no route for /hidden/hello"]);
     // ...but `guest` may chain to it, and to the app itself through `self`.
     let chained = host.get("/guest/fetch?url=http://hidden.spin.internal/hello");
     assert_eq!((chained.status, chained.body.as_str()), (200, "200 hello"));
@@ -78,7 +82,7 @@ fn private_components_are_reachable_only_by_chaining() {
 #[tokio::test(flavor = "multi_thread")]
 async fn chaining_runs_in_process_without_any_listening_socket() {
     use http_body_util::BodyExt;
-    support::build_components(&support::test_manifest());
+    support::fn_host().build(&support::test_manifest());
     let dir = support::fresh_dir();
     let manifest = support::test_manifest();
     let options = fn_host::app::AppOptions {
@@ -88,6 +92,7 @@ async fn chaining_runs_in_process_without_any_listening_socket() {
         state_dir: dir.join(".spin"),
         cache_dir: support::shared_cache_dir(),
         lifecycle: fn_host::instance::Lifecycle::default(),
+        sqlite_durability: fn_host::sqlite::Durability::Machine,
         max_instances: 100,
         env: vec![("SPIN_VARIABLE_SECRET_TOKEN".into(), "x".into())],
     };
@@ -146,8 +151,8 @@ fn a_component_opens_only_its_own_databases() {
         (403, "Error::NoSuchDatabase")
     );
     // The files are where the runtime config and the state dir put them.
-    assert!(host.state_dir.join("data/alpha.db").exists());
-    assert!(host.state_dir.join(".spin/sqlite_db.db").exists());
+    assert!(host.work_dir.join("data/alpha.db").exists());
+    assert!(host.work_dir.join(".spin/sqlite_db.db").exists());
 }
 
 #[test]
@@ -170,7 +175,7 @@ fn writes_survive_a_crash_of_the_host() {
     }
     // SIGKILL: no shutdown, no flush; only what SQLite committed before answering survives.
     let dir = host.crash();
-    let restarted = HostOptions::test_app().in_dir(&dir).start();
+    let restarted = test_app().in_dir(&dir).start();
     assert_eq!(
         restarted.get("/guest/count?db=alpha").body,
         "first,second,third"
@@ -190,13 +195,15 @@ fn variables_come_from_manifest_defaults_and_the_environment() {
         host.get("/guest/var?name=secret_token").body,
         "Error::Undefined(\"secret_token\")"
     );
-    assert_eq!(host.get("/hidden/var?name=greeting").status, 404);
+    let hidden = host.get("/hidden/var?name=greeting");
+    assert_eq!(hidden.status, 404);
+    assert_eq!(hidden.errors(), ["no route for /hidden/var"]);
     assert_eq!(
         host.get("/denied/var?name=greeting").body,
         "Error::Undefined(\"greeting\")"
     );
 
-    let overridden = HostOptions::test_app()
+    let overridden = test_app()
         .env("SPIN_VARIABLE_GREETING", "hello from the environment")
         .start();
     assert_eq!(
@@ -207,7 +214,7 @@ fn variables_come_from_manifest_defaults_and_the_environment() {
 
 #[test]
 fn request_bodies_over_the_limit_get_413() {
-    let host = HostOptions::test_app()
+    let host = test_app()
         .arg("--max-request-body-bytes")
         .arg("1024")
         .start();
@@ -215,15 +222,16 @@ fn request_bodies_over_the_limit_get_413() {
     assert_eq!((small.status, small.body.as_str()), (200, "1000 bytes"));
     let large = host.post("/guest/echo", "text/plain", &[b'x'; 4096]);
     assert_eq!(large.status, 413);
-    assert_eq!(large.json()["result"], false);
+    assert_eq!(large.errors(), ["request body is larger than 1024 bytes"]);
     // Without a Content-Length (chunked), the limit holds too.
     let chunked = host.send(
-        ureq::http::Request::post(format!("{}/guest/echo", host.url))
+        support::http::Request::post(format!("{}/guest/echo", host.url))
             .header("transfer-encoding", "chunked")
             .body(vec![b'y'; 4096])
             .unwrap(),
     );
     assert_eq!(chunked.status, 413);
+    assert_eq!(chunked.errors(), ["request body is larger than 1024 bytes"]);
     assert_eq!(
         host.get("/guest/hello").body,
         "hello",
@@ -236,7 +244,7 @@ fn a_trapping_guest_gets_500_and_the_next_request_is_served() {
     let host = start();
     let trapped = host.get("/guest/trap");
     assert_eq!(trapped.status, 500);
-    assert_eq!(trapped.json()["errors"][0], "the component failed");
+    assert_eq!(trapped.errors(), ["the component failed"]);
     assert_eq!(host.get("/guest/hello").body, "hello");
     assert!(
         host.wait_for_log("the test guest traps on purpose"),
@@ -251,25 +259,29 @@ fn a_trapping_guest_gets_500_and_the_next_request_is_served() {
 
 #[test]
 fn a_guest_over_its_memory_cap_fails_alone() {
-    let host = HostOptions::test_app()
+    let host = test_app()
         .arg("--max-instance-memory-mib")
         .arg("32")
         .start();
-    assert_eq!(host.get("/guest/grow?mib=8").status, 200);
-    assert_eq!(host.get("/guest/grow?mib=64").status, 500);
+    let within = host.get("/guest/grow?mib=8");
+    assert_eq!(
+        (within.status, within.body.as_str()),
+        (200, "allocated 8388608 bytes")
+    );
+    let over = host.get("/guest/grow?mib=64");
+    assert_eq!(over.status, 500);
+    assert_eq!(over.errors(), ["the component failed"]);
     assert_eq!(host.get("/guest/hello").body, "hello");
 }
 
 #[test]
 fn a_looping_guest_is_cut_off_at_the_deadline_and_the_host_keeps_serving() {
-    let host = HostOptions::test_app()
-        .arg("--request-timeout")
-        .arg("1s")
-        .start();
+    let host = test_app().arg("--request-timeout").arg("1s").start();
     let started = Instant::now();
     let looping = host.get("/guest/loop");
     let took = started.elapsed();
     assert_eq!(looping.status, 504);
+    assert_eq!(looping.errors(), ["the component did not answer within 1s"]);
     assert!(took < Duration::from_secs(5), "cut off after {took:?}");
     assert_eq!(host.get("/guest/hello").body, "hello");
     assert_eq!(host.get("/guest/hello").body, "hello");
@@ -281,7 +293,7 @@ fn instances_are_reused_unless_told_otherwise() {
     let counts: Vec<String> = (0..3).map(|_| reused.get("/guest/counter").body).collect();
     assert_eq!(counts, ["1", "2", "3"], "one instance served all three");
 
-    let fresh = HostOptions::test_app()
+    let fresh = test_app()
         .arg("--max-instance-reuse-count")
         .arg("1")
         .start();
@@ -291,7 +303,7 @@ fn instances_are_reused_unless_told_otherwise() {
 
 #[test]
 fn idle_instances_are_dropped() {
-    let host = HostOptions::test_app()
+    let host = test_app()
         .arg("--idle-instance-timeout")
         .arg("100ms")
         .start();
@@ -332,7 +344,7 @@ fn sigterm_shuts_down_gracefully() {
 #[test]
 fn start_up_failures_say_what_to_fix() {
     // A required variable without a value.
-    let mut options = HostOptions::test_app();
+    let mut options = test_app();
     options.env.clear();
     let (code, stderr) = options.fail_to_start();
     assert_eq!(code, Some(1));
@@ -346,7 +358,7 @@ fn start_up_failures_say_what_to_fix() {
         "[sqlite_database.beta]\ntype = \"spin\"\npath = \"beta.db\"\n",
     )
     .unwrap();
-    let mut options = HostOptions::test_app();
+    let mut options = test_app();
     options.runtime_config = Some(only_beta);
     let (_, stderr) = options.fail_to_start();
     assert!(
@@ -359,7 +371,7 @@ fn start_up_failures_say_what_to_fix() {
     let broken = dir.join("spin.toml");
     let text = std::fs::read_to_string(support::test_manifest()).unwrap();
     std::fs::write(&broken, text.replace("../../../target", "missing")).unwrap();
-    let mut options = HostOptions::test_app();
+    let mut options = test_app();
     options.manifest = broken.clone();
     let (_, stderr) = options.fail_to_start();
     assert!(stderr.contains("fn-host build"), "{stderr}");
@@ -369,7 +381,7 @@ fn start_up_failures_say_what_to_fix() {
         text.replace("route = \"/exact\"", "route = \"exact\""),
     )
     .unwrap();
-    let mut options = HostOptions::test_app();
+    let mut options = test_app();
     options.manifest = broken.clone();
     let (_, stderr) = options.fail_to_start();
     assert!(
@@ -396,7 +408,7 @@ fn compiled_components_are_cached_across_restarts() {
             .collect::<Vec<_>>()
     };
     let with_cache = || {
-        let mut options = HostOptions::test_app();
+        let mut options = test_app();
         options.cache_dir = cache.clone();
         options.start()
     };

@@ -37,7 +37,7 @@ impl App {
         options.args = args.iter().map(|arg| arg.to_string()).collect();
         let host = options.start();
         let pid = pid_of(&host);
-        let created = host.post("/users", "application/x-www-form-urlencoded", b"name=Probe");
+        let created = host.post_form("/users", "name=Probe");
         assert_eq!(created.status, 200, "{}", created.body);
         let user_path = format!("/users/{}", created.json()["user"]["id"]);
         App {
@@ -165,14 +165,8 @@ impl App {
 /// This repository's app, as `fn-host up --from spin.toml --runtime-config-file runtime.toml`.
 fn repo_app() -> HostOptions {
     let root = support::repo_root();
-    HostOptions {
-        manifest: root.join("spin.toml"),
-        runtime_config: Some(root.join("runtime.toml")),
-        args: Vec::new(),
-        env: Vec::new(),
-        state_dir: None,
-        cache_dir: support::shared_cache_dir(),
-    }
+    HostOptions::new(support::fn_host(), root.join("spin.toml"))
+        .runtime_config(root.join("runtime.toml"))
 }
 
 /// Starts the app once so its components are compiled before any memory is measured (a host
@@ -184,7 +178,7 @@ fn warm_compile_cache() {
 
 /// The host process: the one whose command line names its (unique) state directory.
 fn pid_of(host: &Host) -> u32 {
-    let needle = host.state_dir.display().to_string();
+    let needle = host.work_dir.join(".spin").display().to_string();
     std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())

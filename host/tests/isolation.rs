@@ -6,16 +6,16 @@
 mod support;
 
 use std::process::Command;
-use support::{Host, HostOptions};
+use support::{Host, test_app};
 
 fn start() -> Host {
-    HostOptions::test_app().start()
+    test_app().start()
 }
 
 #[test]
 fn spin_headers_sent_by_a_client_never_reach_the_guest() {
     let host = start();
-    let request = ureq::http::Request::get(format!("{}/items/42/headers", host.url))
+    let request = support::http::Request::get(format!("{}/items/42/headers", host.url))
         .header("spin-path-match-id", "1337")
         .header("Spin-Full-Url", "http://evil.example/")
         .header("spin-client-addr", "10.6.6.6:1")
@@ -113,7 +113,7 @@ fn cached_file(cache: &std::path::Path) -> std::path::PathBuf {
 fn a_planted_or_damaged_compiled_component_is_compiled_again_not_run() {
     let cache = support::fresh_dir();
     let with_cache = || {
-        let mut options = HostOptions::test_app();
+        let mut options = test_app();
         options.cache_dir = cache.clone();
         options.start()
     };
@@ -154,7 +154,7 @@ fn a_cache_directory_other_users_can_write_is_refused() {
     use std::os::unix::fs::PermissionsExt;
     let cache = support::fresh_dir();
     std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let mut options = HostOptions::test_app();
+    let mut options = test_app();
     options.cache_dir = cache.clone();
     let (code, stderr) = options.fail_to_start();
     assert_eq!(code, Some(1));

@@ -1,8 +1,7 @@
 //! One function per endpoint: parse the request, ask the store, answer.
 
-use api_common::{ApiError, FORM, JsonResponse, Params, read_body, success};
-use api_model::{ListingsQuery, NewListing};
-use spin_sdk::http::Request;
+use api_http::{ApiError, FORM, JsonResponse, Params, RequestBody, read_body, success};
+use api_model::{ListingAnswer, ListingsPage, ListingsQuery, NewListing};
 
 use crate::store::Store;
 
@@ -11,14 +10,16 @@ pub async fn list_listings(query: &str) -> Result<JsonResponse, ApiError> {
     let query = ListingsQuery::parse(&Params::parse(query.as_bytes()))?;
     let store = Store::open().await.map_err(ApiError::storage)?;
     let listings = store.newest(&query).await.map_err(ApiError::storage)?;
-    Ok(success("listings", &listings))
+    Ok(success(&ListingsPage { listings }))
 }
 
 /// `POST /listings` (form: `user_id`, `listing_type`, `price`)
-pub async fn create_listing(request: Request) -> Result<JsonResponse, ApiError> {
+pub async fn create_listing<B: RequestBody>(
+    request: http::Request<B>,
+) -> Result<JsonResponse, ApiError> {
     let body = read_body(request, FORM).await?;
     let new = NewListing::parse(&Params::parse(&body))?;
     let store = Store::open().await.map_err(ApiError::storage)?;
     let listing = store.insert(&new).await.map_err(ApiError::storage)?;
-    Ok(success("listing", &listing))
+    Ok(success(&ListingAnswer { listing }))
 }

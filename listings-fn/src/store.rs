@@ -4,8 +4,8 @@
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
-use api_common::{Database, Schema, now_micros};
 use api_model::{Listing, ListingType, ListingsQuery, NewListing};
+use api_store::{Columns, Database, Schema, now_micros};
 use spin_sdk::sqlite::{RowResult, Value};
 
 /// The schema, one step per version; `PRAGMA user_version` counts the steps applied.
@@ -90,19 +90,67 @@ impl Store {
 
 /// A row of `id, user_id, listing_type, price, created_at, updated_at`.
 fn listing(row: &RowResult) -> Result<Listing> {
-    let int = |column: usize| {
-        row.get::<i64>(column)
-            .with_context(|| format!("listings column {column} is not an integer"))
-    };
-    let listing_type = row
-        .get::<&str>(2)
-        .context("listings column 2 is not text")?;
     Ok(Listing {
-        id: int(0)?,
-        user_id: int(1)?,
-        listing_type: ListingType::parse(listing_type).map_err(anyhow::Error::msg)?,
-        price: int(3)?,
-        created_at: int(4)?,
-        updated_at: int(5)?,
+        id: row.int(0)?,
+        user_id: row.int(1)?,
+        listing_type: ListingType::parse(row.text(2)?).map_err(anyhow::Error::msg)?,
+        price: row.int(3)?,
+        created_at: row.int(4)?,
+        updated_at: row.int(5)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(listing_type: Value, price: Value) -> RowResult {
+        RowResult {
+            values: vec![
+                Value::Integer(3),
+                Value::Integer(7),
+                listing_type,
+                price,
+                Value::Integer(1_795_814_021_937_619),
+                Value::Integer(1_795_814_021_937_620),
+            ],
+        }
+    }
+
+    #[test]
+    fn maps_a_row_to_a_listing() {
+        let listing = listing(&row(Value::Text("sale".into()), Value::Integer(6000))).unwrap();
+        assert_eq!(
+            listing,
+            Listing {
+                id: 3,
+                user_id: 7,
+                listing_type: ListingType::Sale,
+                price: 6000,
+                created_at: 1_795_814_021_937_619,
+                updated_at: 1_795_814_021_937_620,
+            }
+        );
+    }
+
+    #[test]
+    fn a_row_that_is_not_a_listing_is_an_error_naming_what_is_wrong() {
+        let error = |row: RowResult| listing(&row).unwrap_err().to_string();
+        assert_eq!(
+            error(row(Value::Text("lease".into()), Value::Integer(1))),
+            "listing_type must be 'rent' or 'sale'"
+        );
+        assert_eq!(
+            error(row(Value::Integer(1), Value::Integer(1))),
+            "column 2 is not text"
+        );
+        assert_eq!(
+            error(row(Value::Text("rent".into()), Value::Real(1.5))),
+            "column 3 is not an integer"
+        );
+        assert_eq!(
+            error(RowResult { values: vec![] }),
+            "column 0 is not an integer"
+        );
+    }
 }

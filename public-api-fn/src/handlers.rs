@@ -1,9 +1,10 @@
 //! One function per endpoint: parse the request, call the services, answer.
 
-use api_common::{ApiError, JSON, JsonObject, JsonResponse, Params, json, read_body, success};
-use api_model::{ListingsQuery, NewListing, UserName};
+use api_http::{
+    ApiError, JSON, JsonObject, JsonResponse, Params, RequestBody, json, read_body, success,
+};
+use api_model::{ListingsPage, ListingsQuery, NewListing, NewUser};
 use http::StatusCode;
-use spin_sdk::http::Request;
 
 use crate::model::{distinct_user_ids, with_users};
 use crate::upstream::Services;
@@ -20,19 +21,26 @@ pub async fn list_listings(query: &str) -> Result<JsonResponse, ApiError> {
     } else {
         services.users.by_ids(&user_ids).await?
     };
-    Ok(success("listings", &with_users(&listings, &users)))
+    Ok(success(&ListingsPage {
+        listings: with_users(&listings, &users),
+    }))
 }
 
-/// `POST /public-api/users` (JSON: `{"name": "..."}`)
-pub async fn create_user(request: Request) -> Result<JsonResponse, ApiError> {
+/// `POST /public-api/users` (JSON: `{"name": "..."}`), answered `{"user": ...}`
+pub async fn create_user<B: RequestBody>(
+    request: http::Request<B>,
+) -> Result<JsonResponse, ApiError> {
     let body = read_body(request, JSON).await?;
-    let name = UserName::parse(&JsonObject::parse(&body)?)?;
-    let created = Services::configured().await?.users.create(&name).await?;
+    let new = NewUser::parse(&JsonObject::parse(&body)?)?;
+    let created = Services::configured().await?.users.create(&new).await?;
     Ok(json(StatusCode::OK, &created))
 }
 
-/// `POST /public-api/listings` (JSON: `{"user_id": 1, "listing_type": "rent", "price": 6000}`)
-pub async fn create_listing(request: Request) -> Result<JsonResponse, ApiError> {
+/// `POST /public-api/listings` (JSON: `{"user_id": 1, "listing_type": "rent", "price": 6000}`),
+/// answered `{"listing": ...}`
+pub async fn create_listing<B: RequestBody>(
+    request: http::Request<B>,
+) -> Result<JsonResponse, ApiError> {
     let body = read_body(request, JSON).await?;
     let new = NewListing::parse(&JsonObject::parse(&body)?)?;
     let services = Services::configured().await?;

@@ -5,15 +5,20 @@ mod handlers;
 mod model;
 mod upstream;
 
-use api_common::{ApiError, JsonResponse, route_path};
+use api_http::{ApiError, JsonResponse, RequestBody, route_path};
 use http::Method;
 use spin_sdk::http::Request;
 
-/// Dispatches a request to its endpoint. It is the Spin entry point on wasm only: natively
-/// the export's symbol names do not link, and the unit tests need no entry point.
+/// The Spin entry point, on wasm only: natively the export's symbol names do not link, and
+/// the unit tests need no entry point.
 #[cfg_attr(target_arch = "wasm32", spin_sdk::http_service)]
 pub async fn handle(request: Request) -> JsonResponse {
-    let result = match (route_path(request.uri().path()), request.method()) {
+    route(request).await.unwrap_or_else(ApiError::into_response)
+}
+
+/// Dispatches a request to its endpoint.
+async fn route<B: RequestBody>(request: http::Request<B>) -> Result<JsonResponse, ApiError> {
+    match (route_path(request.uri().path()), request.method()) {
         ("/public-api/listings", &Method::GET) => {
             handlers::list_listings(request.uri().query().unwrap_or_default()).await
         }
@@ -22,6 +27,5 @@ pub async fn handle(request: Request) -> JsonResponse {
         ("/public-api/users", &Method::POST) => handlers::create_user(request).await,
         ("/public-api/users", _) => Err(ApiError::method_not_allowed("POST")),
         _ => Err(ApiError::no_route()),
-    };
-    result.unwrap_or_else(ApiError::into_response)
+    }
 }

@@ -1,23 +1,11 @@
-//! The public API's own values: what it answers itself. Its
-//! requests are parsed once at the edge with the same rules and types as the services (so
-//! bad input never costs an upstream call): that shared contract is in `api-model`.
+//! The public API's own values: the listing with its user that `GET /public-api/listings`
+//! answers. Everything else it reads and answers (requests, listings, users) is the contract
+//! it shares with the services, in `api-model`.
 
 use std::collections::HashMap;
 
 use api_model::{Listing, ListingType, User};
-use serde::{Deserialize, Serialize};
-
-/// `{"user": ...}`: read from the user service's answer, which it also is to the client.
-#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CreatedUser {
-    pub user: User,
-}
-
-/// `{"listing": ...}`: read from the listing service's answer, which it also is to the client.
-#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CreatedListing {
-    pub listing: Listing,
-}
+use serde::Serialize;
 
 /// A listing of `GET /public-api/listings`: its user in place of `user_id`, `null` when
 /// the user service does not know the user.
@@ -111,33 +99,6 @@ mod tests {
                     "user": null,
                 },
             ])
-        );
-    }
-
-    #[test]
-    fn reads_the_services_answers() {
-        let created: CreatedUser = serde_json::from_str(
-            r#"{"result": true, "user": {"id": 1, "name": "Lorel Ipsum", "created_at": 1, "updated_at": 1}}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            serde_json::to_string(&created).unwrap(),
-            r#"{"user":{"id":1,"name":"Lorel Ipsum","created_at":1,"updated_at":1}}"#
-        );
-        let created: CreatedListing = serde_json::from_str(
-            r#"{"result": true, "listing": {"id": 143, "user_id": 1, "listing_type": "sale",
-                "price": 6000, "created_at": 1, "updated_at": 1}}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            serde_json::to_string(&created).unwrap(),
-            r#"{"listing":{"id":143,"user_id":1,"listing_type":"sale","price":6000,"created_at":1,"updated_at":1}}"#
-        );
-        assert!(
-            serde_json::from_str::<Listing>(
-                r#"{"id": 1, "user_id": 1, "listing_type": "lease", "price": 1, "created_at": 1, "updated_at": 1}"#
-            )
-            .is_err()
         );
     }
 }

@@ -7,15 +7,15 @@ use std::pin::pin;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use api_common::{ApiError, ErrorBody, FORM};
-use api_model::{Listing, ListingsQuery, NewListing, User, UserId, UserName};
+use api_http::{ApiError, ErrorBody, FORM};
+use api_model::{
+    Listing, ListingAnswer, ListingsPage, ListingsQuery, NewListing, NewUser, User, UserAnswer,
+    UserId, UsersPage,
+};
 use futures::future::{Either, select};
 use http::{Method, StatusCode, Uri, header};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use spin_sdk::http::body::IncomingBodyExt;
-
-use crate::model::{CreatedListing, CreatedUser};
 
 /// Both services, as configured.
 pub struct Services {
@@ -62,11 +62,6 @@ fn misconfigured(detail: impl Display) -> ApiError {
 /// The listing service's API.
 pub struct ListingService(Upstream);
 
-#[derive(Deserialize)]
-struct ListingsPage {
-    listings: Vec<Listing>,
-}
-
 impl ListingService {
     /// `GET /listings`: one page, newest first.
     pub async fn newest(&self, query: &ListingsQuery) -> Result<Vec<Listing>, ApiError> {
@@ -85,7 +80,7 @@ impl ListingService {
     }
 
     /// `POST /listings`: stores a listing (whose user the caller has checked).
-    pub async fn create(&self, new: &NewListing) -> Result<CreatedListing, ApiError> {
+    pub async fn create(&self, new: &NewListing) -> Result<ListingAnswer, ApiError> {
         let form = form_urlencoded::Serializer::new(String::new())
             .append_pair("user_id", &new.user_id.get().to_string())
             .append_pair("listing_type", new.listing_type.as_str())
@@ -98,11 +93,6 @@ impl ListingService {
 
 /// The user service's API.
 pub struct UserService(Upstream);
-
-#[derive(Deserialize)]
-struct UsersPage {
-    users: Vec<User>,
-}
 
 impl UserService {
     /// `GET /users?ids=...`: the users of these ids that exist, all in one call.
@@ -129,9 +119,9 @@ impl UserService {
     }
 
     /// `POST /users`: stores a user.
-    pub async fn create(&self, name: &UserName) -> Result<CreatedUser, ApiError> {
+    pub async fn create(&self, new: &NewUser) -> Result<UserAnswer, ApiError> {
         let form = form_urlencoded::Serializer::new(String::new())
-            .append_pair("name", name.as_str())
+            .append_pair("name", new.name.as_str())
             .finish();
         self.0
             .decode(self.0.call(Method::POST, "/users", Some(form)).await?)

@@ -4,6 +4,7 @@
 //! The generator is ChaCha8 (value-stable across platforms and releases of `rand_chacha`),
 //! not `StdRng`, whose algorithm may change between `rand` releases.
 
+use api_model::ListingType;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -13,22 +14,6 @@ pub const RENT_PRICES: (i64, i64) = (500, 20_000);
 pub const SALE_PRICES: (i64, i64) = (100_000, 5_000_000);
 /// Share of listings that are for rent (the rest are for sale).
 pub const RENT_SHARE: f64 = 0.6;
-
-/// `rent` or `sale`, as the API spells it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ListingType {
-    Rent,
-    Sale,
-}
-
-impl ListingType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ListingType::Rent => "rent",
-            ListingType::Sale => "sale",
-        }
-    }
-}
 
 /// One listing to create: its owner is the `user_index`-th user of the plan.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! Seeds a running listings app through its public API only, as the seed document's
 //! `initialize_data` does: `POST /public-api/users` for every user, then
-//! `POST /public-api/listings` for every listing, many requests in flight at once.
+//! `POST /public-api/listings` for every listing, many requests in flight at once. The bodies
+//! it sends and the answers it reads are the API's own types (`api-model`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), seed::SeedError> {
@@ -13,11 +14,12 @@
 mod client;
 pub mod generate;
 
+use api_model::{NewListing, NewUser, Price, UserAnswer, UserId, UserName};
 use bytes::Bytes;
 use client::Client;
-pub use generate::{ListingSpec, ListingType, Plan};
+pub use generate::{ListingSpec, Plan};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Deserialize;
+use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -71,7 +73,7 @@ pub struct Report {
     pub listings_elapsed: Duration,
     pub elapsed: Duration,
     /// The ids the app gave the users, in plan order (`None` where creation failed).
-    pub user_ids: Vec<Option<u64>>,
+    pub user_ids: Vec<Option<UserId>>,
 }
 
 impl Report {
@@ -89,7 +91,7 @@ impl Report {
     }
 
     /// The ids of the users that exist.
-    pub fn created_user_ids(&self) -> Vec<u64> {
+    pub fn created_user_ids(&self) -> Vec<UserId> {
         self.user_ids.iter().flatten().copied().collect()
     }
 
@@ -200,9 +202,9 @@ pub async fn run_plan(config: &Config, plan: &Plan) -> Result<Report, SeedError>
         config.concurrency,
         &bar,
         |body| {
-            serde_json::from_slice::<UserEnvelope>(body)
-                .map(|envelope| envelope.user.id)
-                .map_err(|e| format!("unexpected response body ({e})"))
+            let answer: UserAnswer = serde_json::from_slice(body)
+                .map_err(|e| format!("unexpected response body ({e})"))?;
+            UserId::new(answer.user.id).map_err(|e| format!("unexpected response body ({e})"))
         },
     )
     .await;
@@ -211,7 +213,7 @@ pub async fn run_plan(config: &Config, plan: &Plan) -> Result<Report, SeedError>
 
     // Listings, each for the id its planned owner got.
     let listings_started = Instant::now();
-    let owned: Arc<[(u64, ListingSpec)]> = plan
+    let owned: Arc<[(UserId, ListingSpec)]> = plan
         .listings
         .iter()
         .filter_map(|listing| Some((users.values[listing.user_index]?, listing.clone())))
@@ -253,29 +255,25 @@ pub async fn run_plan(config: &Config, plan: &Plan) -> Result<Report, SeedError>
     })
 }
 
-#[derive(Deserialize)]
-struct UserEnvelope {
-    user: IdOnly,
+/// The JSON body of `POST /public-api/users`, or why the API would refuse the name.
+pub fn user_body(name: &str) -> Result<String, String> {
+    json_body(&NewUser {
+        name: UserName::new(name)?,
+    })
 }
 
-#[derive(Deserialize)]
-struct IdOnly {
-    id: u64,
+/// The JSON body of `POST /public-api/listings` for the user `user_id` got, or why the API
+/// would refuse the listing.
+pub fn listing_body(user_id: UserId, listing: &ListingSpec) -> Result<String, String> {
+    json_body(&NewListing {
+        user_id,
+        listing_type: listing.listing_type,
+        price: Price::new(listing.price)?,
+    })
 }
 
-/// `{"name": "..."}`, the name JSON-escaped.
-fn user_body(name: &str) -> Bytes {
-    let name = serde_json::Value::from(name);
-    Bytes::from(format!(r#"{{"name":{name}}}"#))
-}
-
-/// `{"user_id": 1, "listing_type": "rent", "price": 6000}`
-fn listing_body(user_id: u64, listing: &ListingSpec) -> Bytes {
-    Bytes::from(format!(
-        r#"{{"user_id":{user_id},"listing_type":"{}","price":{}}}"#,
-        listing.listing_type.as_str(),
-        listing.price
-    ))
+fn json_body(body: &impl Serialize) -> Result<String, String> {
+    serde_json::to_string(body).map_err(|e| format!("cannot write the body: {e}"))
 }
 
 fn progress_bar(enabled: bool, prefix: &'static str, len: usize) -> ProgressBar {
@@ -299,8 +297,9 @@ struct Uploaded<T> {
     errors: Vec<String>,
 }
 
-/// POSTs `total` bodies (`body(i)` makes the i-th) to `path` with `concurrency` requests in
-/// flight; `parse` turns a 2xx response body into the value kept for it.
+/// POSTs `total` bodies (`body(i)` makes the i-th, or says why it cannot be sent, which
+/// counts as a failure) to `path` with `concurrency` requests in flight; `parse` turns a 2xx
+/// response body into the value kept for it.
 async fn upload<T, B, F>(
     client: &Arc<Client>,
     path: &'static str,
@@ -312,7 +311,7 @@ async fn upload<T, B, F>(
 ) -> Uploaded<T>
 where
     T: Send + 'static,
-    B: Fn(usize) -> Bytes + Send + Sync + 'static,
+    B: Fn(usize) -> Result<String, String> + Send + Sync + 'static,
     F: Fn(&[u8]) -> Result<T, String> + Send + Sync + Copy + 'static,
 {
     let body = Arc::new(body);
@@ -332,10 +331,11 @@ where
                 if index >= total {
                     break;
                 }
-                let outcome = client
-                    .post_json(path, body(index))
-                    .await
-                    .and_then(|response| parse(&response));
+                let outcome = match body(index) {
+                    Ok(body) => client.post_json(path, Bytes::from(body)).await,
+                    Err(error) => Err(format!("not sent: {error}")),
+                }
+                .and_then(|response| parse(&response));
                 done.push((index, outcome));
                 bar.inc(1);
             }
@@ -379,22 +379,39 @@ where
 
 #[cfg(test)]
 mod tests {
+    use api_model::ListingType;
+
     use super::*;
 
     #[test]
-    fn bodies_are_the_api_json() -> Result<(), serde_json::Error> {
-        let user: serde_json::Value = serde_json::from_slice(&user_body("Ann \"Q\" O'Neil"))?;
-        assert_eq!(user, serde_json::json!({ "name": "Ann \"Q\" O'Neil" }));
+    fn bodies_are_the_api_json() {
+        assert_eq!(
+            user_body(" Ann \"Q\" O'Neil").unwrap(),
+            r#"{"name":"Ann \"Q\" O'Neil"}"#
+        );
         let listing = ListingSpec {
             user_index: 0,
             listing_type: ListingType::Sale,
             price: 250_000,
         };
-        let body: serde_json::Value = serde_json::from_slice(&listing_body(17, &listing))?;
+        let user_id = UserId::new(17).unwrap();
         assert_eq!(
-            body,
-            serde_json::json!({ "user_id": 17, "listing_type": "sale", "price": 250_000 })
+            listing_body(user_id, &listing).unwrap(),
+            r#"{"user_id":17,"listing_type":"sale","price":250000}"#
         );
-        Ok(())
+    }
+
+    #[test]
+    fn what_the_api_would_refuse_is_not_sent() {
+        assert_eq!(user_body(" "), Err("name must not be blank".to_owned()));
+        let free = ListingSpec {
+            user_index: 0,
+            listing_type: ListingType::Rent,
+            price: 0,
+        };
+        assert_eq!(
+            listing_body(UserId::new(1).unwrap(), &free),
+            Err("price must be greater than 0".to_owned())
+        );
     }
 }

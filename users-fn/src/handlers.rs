@@ -1,8 +1,7 @@
 //! One function per endpoint: parse the request, ask the store, answer.
 
-use api_common::{ApiError, FORM, JsonResponse, Params, read_body, success};
-use api_model::{UserId, UserName};
-use spin_sdk::http::Request;
+use api_http::{ApiError, FORM, JsonResponse, Params, RequestBody, read_body, success};
+use api_model::{NewUser, UserAnswer, UserId, UsersPage};
 
 use crate::model::UsersQuery;
 use crate::store::Store;
@@ -16,7 +15,7 @@ pub async fn list_users(query: &str) -> Result<JsonResponse, ApiError> {
         UsersQuery::Ids(ids) => store.by_ids(&ids).await,
     }
     .map_err(ApiError::storage)?;
-    Ok(success("users", &users))
+    Ok(success(&UsersPage { users }))
 }
 
 /// `GET /users/{id}`
@@ -24,16 +23,18 @@ pub async fn get_user(id: &str) -> Result<JsonResponse, ApiError> {
     let id = UserId::from_path(id)?;
     let store = Store::open().await.map_err(ApiError::storage)?;
     match store.by_id(id).await.map_err(ApiError::storage)? {
-        Some(user) => Ok(success("user", &user)),
+        Some(user) => Ok(success(&UserAnswer { user })),
         None => Err(ApiError::not_found(format!("user {} not found", id.get()))),
     }
 }
 
 /// `POST /users` (form: `name`)
-pub async fn create_user(request: Request) -> Result<JsonResponse, ApiError> {
+pub async fn create_user<B: RequestBody>(
+    request: http::Request<B>,
+) -> Result<JsonResponse, ApiError> {
     let body = read_body(request, FORM).await?;
-    let name = UserName::parse(&Params::parse(&body))?;
+    let new = NewUser::parse(&Params::parse(&body))?;
     let store = Store::open().await.map_err(ApiError::storage)?;
-    let user = store.insert(name).await.map_err(ApiError::storage)?;
-    Ok(success("user", &user))
+    let user = store.insert(new).await.map_err(ApiError::storage)?;
+    Ok(success(&UserAnswer { user }))
 }

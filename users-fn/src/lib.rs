@@ -4,15 +4,20 @@ mod handlers;
 mod model;
 mod store;
 
-use api_common::{ApiError, JsonResponse, route_path};
+use api_http::{ApiError, JsonResponse, RequestBody, route_path};
 use http::Method;
 use spin_sdk::http::Request;
 
-/// Dispatches a request to its endpoint. It is the Spin entry point on wasm only: natively
-/// the export's symbol names do not link, and the unit tests need no entry point.
+/// The Spin entry point, on wasm only: natively the export's symbol names do not link, and
+/// the unit tests need no entry point.
 #[cfg_attr(target_arch = "wasm32", spin_sdk::http_service)]
 pub async fn handle(request: Request) -> JsonResponse {
-    let result = match (route_path(request.uri().path()), request.method()) {
+    route(request).await.unwrap_or_else(ApiError::into_response)
+}
+
+/// Dispatches a request to its endpoint.
+async fn route<B: RequestBody>(request: http::Request<B>) -> Result<JsonResponse, ApiError> {
+    match (route_path(request.uri().path()), request.method()) {
         ("/users", &Method::GET) => {
             handlers::list_users(request.uri().query().unwrap_or_default()).await
         }
@@ -26,6 +31,5 @@ pub async fn handle(request: Request) -> JsonResponse {
             Some(_) => Err(ApiError::method_not_allowed("GET")),
             None => Err(ApiError::no_route()),
         },
-    };
-    result.unwrap_or_else(ApiError::into_response)
+    }
 }

@@ -1,8 +1,9 @@
 //! The user service's own values: the query of `GET /users`, parsed once at the edge (past
-//! here it is valid). What it shares with the public API (`UserId`, `UserName`, the `User` it
-//! answers) is their contract, in `api-model`.
+//! here it is valid). What it shares with the public API (`UserId`, `NewUser`, the `User` it
+//! answers, paging) is their contract, in `api-model`.
 
-use api_common::{ApiError, FieldErrors, Fields, Page};
+use api_http::{ApiError, FieldErrors, Fields};
+use api_model::Page;
 
 /// The ids of `GET /users?ids=1,2,3`: distinct, in the order first given, 1 to 100 of them.
 #[derive(Debug, PartialEq, Eq)]
@@ -58,7 +59,7 @@ impl UsersQuery {
 
 #[cfg(test)]
 mod tests {
-    use api_common::Params;
+    use api_http::Params;
     use http::StatusCode;
 
     use super::*;

@@ -4,8 +4,8 @@
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
-use api_common::{Database, Page, Schema, now_micros};
-use api_model::{User, UserId, UserName};
+use api_model::{NewUser, Page, User, UserId};
+use api_store::{Columns, Database, Schema, now_micros};
 use spin_sdk::sqlite::{RowResult, Value};
 
 use crate::model::UserIds;
@@ -89,9 +89,9 @@ impl Store {
     }
 
     /// Stores a user and returns it as stored.
-    pub async fn insert(&self, name: UserName) -> Result<User> {
+    pub async fn insert(&self, new: NewUser) -> Result<User> {
         let parameters = [
-            Value::Text(name.into_string()),
+            Value::Text(new.name.into_string()),
             Value::Integer(now_micros()),
         ];
         let rows = self.0.rows(INSERT, parameters).await?;
@@ -101,15 +101,10 @@ impl Store {
 
 /// A row of `id, name, created_at, updated_at`.
 fn user(row: &RowResult) -> Result<User> {
-    let int = |column: usize| {
-        row.get::<i64>(column)
-            .with_context(|| format!("users column {column} is not an integer"))
-    };
-    let name = row.get::<&str>(1).context("users column 1 is not text")?;
     Ok(User {
-        id: int(0)?,
-        name: name.to_owned(),
-        created_at: int(2)?,
-        updated_at: int(3)?,
+        id: row.int(0)?,
+        name: row.text(1)?.to_owned(),
+        created_at: row.int(2)?,
+        updated_at: row.int(3)?,
     })
 }

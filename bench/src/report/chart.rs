@@ -4,8 +4,9 @@
 //! Text is drawn with plotters' `ab_glyph` backend from Noto Sans compiled into the binary
 //! (crate `ttf-noto-sans`), so no system font, fontconfig or freetype is needed.
 
-use super::{SizeReport, label};
+use super::{SizeReport, thousands};
 use crate::scenarios::ALL;
+use crate::system::System;
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -16,14 +17,15 @@ const WIDTH: u32 = 1600;
 const HEIGHT: u32 = 1100;
 const FONT: &str = "sans-serif";
 
-const COLORS: &[RGBColor] = &[
-    RGBColor(0x1f, 0x77, 0xb4), // fn-host
-    RGBColor(0x9e, 0xc9, 0xe9), // fn-host, reuse 1
-    RGBColor(0xd6, 0x27, 0x28), // Tornado
-    RGBColor(0x2c, 0xa0, 0x2c), // native
-    RGBColor(0x94, 0x67, 0xbd),
-    RGBColor(0x8c, 0x56, 0x4b),
-];
+fn color(system: System) -> RGBColor {
+    match system {
+        System::FnHost => RGBColor(0x1f, 0x77, 0xb4),
+        System::FnHostReuse1 => RGBColor(0x9e, 0xc9, 0xe9),
+        System::Spin => RGBColor(0xff, 0x7f, 0x0e),
+        System::Tornado => RGBColor(0xd6, 0x27, 0x28),
+        System::Native => RGBColor(0x2c, 0xa0, 0x2c),
+    }
+}
 
 /// One bar: scenario slot, system slot, value.
 struct Bar {
@@ -42,7 +44,7 @@ pub fn draw(size: &SizeReport, subtitle: &str, path: &Path) -> Result<()> {
     if scenarios.is_empty() {
         return Err(anyhow!("nothing was measured"));
     }
-    let systems: Vec<&str> = size.systems.iter().map(|s| s.system.as_str()).collect();
+    let systems: Vec<System> = size.systems.iter().map(|s| s.system).collect();
     let bars = |value: &dyn Fn(&super::ScenarioReport) -> Option<f64>| -> Vec<Bar> {
         let mut bars = Vec::new();
         for (si, scenario) in scenarios.iter().enumerate() {
@@ -66,10 +68,19 @@ pub fn draw(size: &SizeReport, subtitle: &str, path: &Path) -> Result<()> {
 
     let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_error)?;
+    let others: Vec<&str> = systems
+        .iter()
+        .filter(|s| !s.is_fn_host())
+        .map(|s| s.label())
+        .collect();
     let title = format!(
-        "{} listings / {} users: the project on fn-host beside Tornado and native axum",
-        super::targets::thousands(size.listings),
-        super::targets::thousands(size.users),
+        "{} listings / {} users: the app on fn-host{}",
+        thousands(size.listings),
+        thousands(size.users),
+        match others.as_slice() {
+            [] => String::new(),
+            others => format!(" beside {}", others.join(", ")),
+        }
     );
     let (header, body) = root.split_vertically(70);
     header
@@ -116,7 +127,7 @@ fn panel(
     unit: &str,
     bars: &[Bar],
     labels: &[&str],
-    systems: &[&str],
+    systems: &[System],
 ) -> Result<()> {
     let max = bars.iter().map(|b| b.value).fold(f64::MIN, f64::max);
     let min = bars.iter().map(|b| b.value).fold(f64::MAX, f64::min);
@@ -151,7 +162,7 @@ fn panel(
 
     let width = 0.8 / systems.len().max(1) as f64;
     for (system_slot, system) in systems.iter().enumerate() {
-        let color = COLORS[system_slot % COLORS.len()];
+        let color = color(*system);
         let mine: Vec<&Bar> = bars.iter().filter(|b| b.system == system_slot).collect();
         chart
             .draw_series(mine.iter().map(|bar| {
@@ -159,7 +170,7 @@ fn panel(
                 Rectangle::new([(x0, low), (x0 + width * 0.92, bar.value)], color.filled())
             }))
             .map_err(plot_error)?
-            .label(label(system))
+            .label(system.label())
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled()));
         // The value above each bar.
         let style = TextStyle::from((FONT, 12).into_font())

@@ -1,8 +1,8 @@
 //! The Markdown report: machine, settings, one table per size, scale, targets.
 
-use super::targets::{mib, thousands};
-use super::{BenchReport, HOST, SizeReport, label};
+use super::{BenchReport, SizeReport, mib, thousands};
 use crate::scenarios::ALL;
+use crate::system::System;
 use std::fmt::Write;
 
 pub fn render(report: &BenchReport) -> String {
@@ -25,12 +25,19 @@ pub fn render(report: &BenchReport) -> String {
     if !s.host_args.is_empty() {
         let _ = writeln!(md, "- fn-host extra arguments: `{}`", s.host_args.join(" "));
     }
+    if let Some(spin) = &s.spin {
+        let _ = writeln!(
+            md,
+            "- Spin: {spin}, `spin up` with its default instance reuse"
+        );
+    }
     let _ = writeln!(
         md,
-        "- req/s counts 2xx answers only; errors = non-2xx + transport errors; × Tornado and \
-         % native compare req/s of the same scenario in this run; % floor compares with the \
-         trivial component on the same host configuration; RSS = peak summed resident memory \
-         of the system's processes during the scenario (host: 1 process; references: 3)."
+        "- req/s counts 2xx answers only; errors = non-2xx + transport errors; × <system> is \
+         req/s over that system's for the same scenario in this run; % floor compares with the \
+         trivial component on the same fn-host configuration; RSS = peak summed resident \
+         memory of the system's process trees during the scenario (fn-host: 1 process; Spin: \
+         `spin up` and the trigger process it forks; references: 3 processes)."
     );
     if let Some(startup) = &report.startup {
         let _ = writeln!(
@@ -74,7 +81,7 @@ pub fn render(report: &BenchReport) -> String {
                 md,
                 "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 row.title,
-                label(&row.system),
+                row.system.label(),
                 thousands(row.listings),
                 rate(row.requests_per_sec),
                 ms(row.p50_ms),
@@ -93,7 +100,7 @@ pub fn render(report: &BenchReport) -> String {
     }
 
     if !report.targets.is_empty() {
-        let _ = writeln!(md, "\n## Targets (issue 4)\n");
+        let _ = writeln!(md, "\n## Targets\n");
         let _ = writeln!(md, "| Target | Measured | Met |");
         let _ = writeln!(md, "|---|---|:-:|");
         for check in &report.targets {
@@ -119,31 +126,41 @@ pub fn render(report: &BenchReport) -> String {
 }
 
 fn table(md: &mut String, size: &SizeReport) {
+    let references = size.references();
+    let columns: String = references
+        .iter()
+        .map(|r| format!(" × {} |", r.label()))
+        .collect();
     let _ = writeln!(
         md,
-        "| Scenario | System | req/s | p50 ms | p99 ms | errors | × Tornado | % native | % floor | RSS MB |"
+        "| Scenario | System | req/s | p50 ms | p99 ms | errors |{columns} % floor | RSS MB |"
     );
-    let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        md,
+        "|---|---|---:|---:|---:|---:|{}---:|---:|",
+        "---:|".repeat(references.len())
+    );
     for scenario in ALL {
         for system in &size.systems {
             let Some(result) = system.scenario(scenario.id) else {
                 continue;
             };
-            let name = if system.system == HOST {
-                format!("**{}**", label(&system.system))
-            } else {
-                label(&system.system).to_string()
+            let name = match system.system {
+                System::FnHost => format!("**{}**", system.system.label()),
+                other => other.label().to_string(),
             };
+            let ratios: String = references
+                .iter()
+                .map(|r| format!(" {} |", times(result.vs.get(r).copied())))
+                .collect();
             let _ = writeln!(
                 md,
-                "| {} | {name} | {} | {} | {} | {} | {} | {} | {} | {:.1} |",
+                "| {} | {name} | {} | {} | {} | {} |{ratios} {} | {:.1} |",
                 scenario.title,
                 rate(result.load.ok_per_sec),
                 ms(result.load.p50_ms),
                 ms(result.load.p99_ms),
                 result.load.errors(),
-                times(result.vs_tornado),
-                percent(result.of_native),
                 percent(result.of_floor),
                 mib(result.rss_peak_kib)
             );
@@ -151,7 +168,7 @@ fn table(md: &mut String, size: &SizeReport) {
     }
 }
 
-fn seeding(md: &mut String, size: &SizeReport, concurrency: usize) {
+fn seeding(md: &mut String, size: &SizeReport, concurrency: u64) {
     let seeded: Vec<String> = size
         .systems
         .iter()
@@ -159,7 +176,7 @@ fn seeding(md: &mut String, size: &SizeReport, concurrency: usize) {
             let seed = system.seeding.as_ref()?;
             Some(format!(
                 "{} {:.1} s ({:.0} req/s{})",
-                label(&system.system),
+                system.system.label(),
                 seed.secs,
                 seed.requests_per_sec,
                 if seed.failures > 0 {
@@ -185,7 +202,7 @@ fn seeding(md: &mut String, size: &SizeReport, concurrency: usize) {
             let high = system.rss_high_water_kib.unwrap_or(idle);
             Some(format!(
                 "{} {:.1} MB idle / {:.1} MB high-water",
-                label(&system.system),
+                system.system.label(),
                 mib(idle),
                 mib(high)
             ))
@@ -249,7 +266,23 @@ mod tests {
         let size = crate::report::tests::sample_size();
         let mut md = String::new();
         table(&mut md, &size);
-        assert_eq!(md.lines().count(), 2 + 7);
-        assert!(md.contains("| GET /listings?page_size=10 | **fn-host** | 20,000 | 2.00 | 6.00 | 0 | 5.00× | 50% | 50% |"));
+        let lines: Vec<&str> = md.lines().collect();
+        assert_eq!(lines.len(), 2 + 7);
+        assert_eq!(
+            lines[0],
+            "| Scenario | System | req/s | p50 ms | p99 ms | errors | × Spin | × native axum | % floor | RSS MB |"
+        );
+        assert_eq!(
+            lines[1],
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        assert_eq!(
+            lines[2],
+            "| GET /listings?page_size=10 | **fn-host** | 20,000 | 2.00 | 6.00 | 0 | 5.00× | 0.50× | 50% | 48.8 |"
+        );
+        assert_eq!(
+            lines[3],
+            "| GET /listings?page_size=10 | Spin | 4,000 | 10.00 | 30.00 | 0 | – | 0.10× | – | 48.8 |"
+        );
     }
 }

@@ -7,27 +7,12 @@ pub mod targets;
 use crate::cli::Size;
 use crate::load::LoadResult;
 use crate::machine::Machine;
+use crate::scenarios::{FLOOR, Scenario};
+use crate::system::System;
 use anyhow::{Context, Result};
 use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-
-/// System ids, in the order tables and charts show them.
-pub const HOST: &str = "host";
-pub const HOST_REUSE1: &str = "host-reuse1";
-pub const TORNADO: &str = "tornado";
-pub const NATIVE: &str = "native";
-const ORDER: &[&str] = &[HOST, HOST_REUSE1, TORNADO, NATIVE];
-
-/// A human name for a system id.
-pub fn label(system: &str) -> &str {
-    match system {
-        HOST => "fn-host",
-        HOST_REUSE1 => "fn-host (reuse 1)",
-        TORNADO => "Tornado",
-        NATIVE => "native axum",
-        other => other,
-    }
-}
 
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
@@ -39,7 +24,7 @@ pub struct BenchReport {
     pub sizes: Vec<SizeReport>,
     /// Latency of the scale scenarios at each extra size, against the first size.
     pub scale: Vec<ScaleRow>,
-    /// Issue 4's targets, checked against these numbers.
+    /// The targets file's targets, checked against the first size.
     pub targets: Vec<targets::TargetCheck>,
     /// Things that went wrong (the run still wrote what it had).
     pub problems: Vec<String>,
@@ -54,16 +39,19 @@ pub struct Settings {
     pub connections: u32,
     pub seed: u64,
     pub sizes: Vec<Size>,
-    pub anchors: Vec<String>,
-    pub seed_concurrency: usize,
+    /// The references that ran.
+    pub references: Vec<System>,
+    pub seed_concurrency: u64,
     pub reuse_one: bool,
     pub host_args: Vec<String>,
     pub oha: String,
+    /// `spin --version`, when Spin ran.
+    pub spin: Option<String>,
     /// `git rev-parse --short HEAD` of the repository, `-dirty` when it has changes.
     pub commit: Option<String>,
 }
 
-/// Host start-up with compiled components cached (cold = the first start, which compiles).
+/// fn-host start-up with compiled components cached (cold = the first start, which compiles).
 #[derive(Debug, Serialize)]
 pub struct StartupReport {
     pub cold_first_response_ms: f64,
@@ -82,11 +70,11 @@ pub struct SizeReport {
 
 #[derive(Debug, Serialize)]
 pub struct SystemReport {
-    pub system: String,
+    pub system: System,
     pub seeding: Option<SeedStats>,
-    /// Summed RSS of the system's processes after seeding, before load (KiB).
+    /// Summed RSS of the system's process trees after seeding, before load (KiB).
     pub rss_idle_kib: Option<u64>,
-    /// Summed VmHWM of the system's processes when it was stopped (KiB).
+    /// Summed VmHWM of the system's process trees when it was stopped (KiB).
     pub rss_high_water_kib: Option<u64>,
     pub scenarios: Vec<ScenarioReport>,
 }
@@ -102,24 +90,22 @@ pub struct SeedStats {
 
 #[derive(Debug, Serialize)]
 pub struct ScenarioReport {
-    pub id: String,
-    pub title: String,
+    pub id: &'static str,
+    pub title: &'static str,
     pub load: LoadResult,
     /// Largest summed RSS sampled during the measured load (KiB).
     pub rss_peak_kib: u64,
-    /// 2xx req/s over Tornado's for the same scenario.
-    pub vs_tornado: Option<f64>,
-    /// 2xx req/s as a fraction of native axum's.
-    pub of_native: Option<f64>,
-    /// 2xx req/s as a fraction of the trivial component's on the same host configuration.
+    /// 2xx req/s over each other reference's for the same scenario, same run.
+    pub vs: BTreeMap<System, f64>,
+    /// 2xx req/s as a fraction of the trivial component's on the same fn-host configuration.
     pub of_floor: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct ScaleRow {
-    pub scenario: String,
-    pub title: String,
-    pub system: String,
+    pub scenario: &'static str,
+    pub title: &'static str,
+    pub system: System,
     pub listings: usize,
     pub users: usize,
     pub requests_per_sec: f64,
@@ -131,55 +117,63 @@ pub struct ScaleRow {
 }
 
 impl SizeReport {
-    pub fn system(&self, id: &str) -> Option<&SystemReport> {
-        self.systems.iter().find(|s| s.system == id)
+    pub fn new(size: Size) -> SizeReport {
+        SizeReport {
+            listings: size.listings,
+            users: size.users,
+            systems: Vec::new(),
+        }
+    }
+
+    pub fn system(&self, system: System) -> Option<&SystemReport> {
+        self.systems.iter().find(|s| s.system == system)
+    }
+
+    /// The references that ran at this size.
+    pub fn references(&self) -> Vec<System> {
+        let ran = self.systems.iter().map(|s| s.system);
+        ran.filter(|s| System::REFERENCES.contains(s)).collect()
     }
 
     /// Puts systems in display order and fills in every ratio.
     pub fn finish(&mut self) {
-        self.systems.sort_by_key(|s| {
-            ORDER
-                .iter()
-                .position(|id| *id == s.system)
-                .unwrap_or(ORDER.len())
-        });
-        let rate = |systems: &[SystemReport], system: &str, scenario: &str| {
-            systems
-                .iter()
-                .find(|s| s.system == system)
-                .and_then(|s| s.scenario(scenario))
-                .map(|r| r.load.ok_per_sec)
-                .filter(|r| *r > 0.0)
-        };
-        let mut ratios = Vec::new();
-        for system in &self.systems {
-            for scenario in &system.scenarios {
+        self.systems.sort_by_key(|s| s.system);
+        let rates: HashMap<(System, &str), f64> = self
+            .systems
+            .iter()
+            .flat_map(|s| {
+                s.scenarios
+                    .iter()
+                    .map(move |r| ((s.system, r.id), r.load.ok_per_sec))
+            })
+            .filter(|(_, rate)| *rate > 0.0)
+            .collect();
+        let references = self.references();
+        for system in &mut self.systems {
+            let floor = rates
+                .get(&(system.system, FLOOR))
+                .filter(|_| system.system.is_fn_host());
+            for scenario in &mut system.scenarios {
                 let mine = scenario.load.ok_per_sec;
-                let floor = if system.system.starts_with(HOST) && scenario.id != "floor_hello" {
-                    rate(&self.systems, &system.system, "floor_hello").map(|f| mine / f)
-                } else {
-                    None
-                };
-                ratios.push((
-                    rate(&self.systems, TORNADO, &scenario.id).map(|t| mine / t),
-                    rate(&self.systems, NATIVE, &scenario.id).map(|n| mine / n),
-                    floor,
-                ));
+                scenario.vs = references
+                    .iter()
+                    .filter(|reference| **reference != system.system)
+                    .filter_map(|reference| {
+                        Some((*reference, mine / rates.get(&(*reference, scenario.id))?))
+                    })
+                    .collect();
+                scenario.of_floor = floor
+                    .filter(|_| scenario.id != FLOOR)
+                    .map(|floor| mine / floor);
             }
-        }
-        let slots = self.systems.iter_mut().flat_map(|s| s.scenarios.iter_mut());
-        for (scenario, (vs_tornado, of_native, of_floor)) in slots.zip(ratios) {
-            scenario.vs_tornado = vs_tornado;
-            scenario.of_native = of_native;
-            scenario.of_floor = of_floor;
         }
     }
 }
 
 impl SystemReport {
-    pub fn new(system: &str) -> SystemReport {
+    pub fn new(system: System) -> SystemReport {
         SystemReport {
-            system: system.to_string(),
+            system,
             seeding: None,
             rss_idle_kib: None,
             rss_high_water_kib: None,
@@ -192,26 +186,40 @@ impl SystemReport {
     }
 }
 
+impl ScenarioReport {
+    /// A measured scenario; the ratios are filled in by [`SizeReport::finish`].
+    pub fn new(scenario: &'static Scenario, load: LoadResult, rss_peak_kib: u64) -> ScenarioReport {
+        ScenarioReport {
+            id: scenario.id,
+            title: scenario.title,
+            load,
+            rss_peak_kib,
+            vs: BTreeMap::new(),
+            of_floor: None,
+        }
+    }
+}
+
 /// The scale rows: every scenario measured at an extra size, against the first size.
 pub fn scale_rows(sizes: &[SizeReport]) -> Vec<ScaleRow> {
     let Some((base, extra)) = sizes.split_first() else {
         return Vec::new();
+    };
+    let ratio = |now: Option<f64>, then: Option<f64>| match (now, then) {
+        (Some(now), Some(then)) if then > 0.0 => Some(now / then),
+        _ => None,
     };
     let mut rows = Vec::new();
     for size in extra {
         for system in &size.systems {
             for scenario in &system.scenarios {
                 let reference = base
-                    .system(&system.system)
-                    .and_then(|s| s.scenario(&scenario.id));
-                let ratio = |now: Option<f64>, then: Option<f64>| match (now, then) {
-                    (Some(now), Some(then)) if then > 0.0 => Some(now / then),
-                    _ => None,
-                };
+                    .system(system.system)
+                    .and_then(|s| s.scenario(scenario.id));
                 rows.push(ScaleRow {
-                    scenario: scenario.id.clone(),
-                    title: scenario.title.clone(),
-                    system: system.system.clone(),
+                    scenario: scenario.id,
+                    title: scenario.title,
+                    system: system.system,
                     listings: size.listings,
                     users: size.users,
                     requests_per_sec: scenario.load.ok_per_sec,
@@ -235,16 +243,6 @@ pub struct Written {
 }
 
 impl BenchReport {
-    fn chart_subtitle(&self) -> String {
-        format!(
-            "{} | {} connections, {:.0} s per scenario, {}",
-            self.machine.describe(),
-            self.settings.connections,
-            self.settings.duration_secs,
-            self.settings.oha
-        )
-    }
-
     pub fn markdown(&self) -> String {
         markdown::render(self)
     }
@@ -256,16 +254,19 @@ impl BenchReport {
         let text = serde_json::to_string_pretty(self).context("cannot serialise the results")?;
         std::fs::write(&json, text).with_context(|| format!("cannot write {}", json.display()))?;
         let chart_path = out.join("chart.png");
-        let chart = match self.sizes.first() {
-            Some(size) => match chart::draw(size, &self.chart_subtitle(), &chart_path) {
-                Ok(()) => Some(chart_path),
-                Err(error) => {
-                    eprintln!("warning: no chart: {error:#}");
-                    None
-                }
-            },
-            None => None,
-        };
+        let subtitle = format!(
+            "{} | {} connections, {:.0} s per scenario, {}",
+            self.machine.describe(),
+            self.settings.connections,
+            self.settings.duration_secs,
+            self.settings.oha
+        );
+        let chart = self.sizes.first().and_then(|size| {
+            chart::draw(size, &subtitle, &chart_path)
+                .map_err(|error| eprintln!("warning: no chart: {error:#}"))
+                .ok()
+                .map(|()| chart_path)
+        });
         let markdown = out.join("results.md");
         std::fs::write(&markdown, self.markdown())
             .with_context(|| format!("cannot write {}", markdown.display()))?;
@@ -277,35 +278,43 @@ impl BenchReport {
     }
 }
 
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::scenarios::by_id;
 
     pub fn scenario(id: &str, rps: f64, p50: f64, p99: f64) -> ScenarioReport {
-        ScenarioReport {
-            id: id.into(),
-            title: crate::scenarios::by_id(id)
-                .map(|s| s.title)
-                .unwrap_or(id)
-                .into(),
-            load: LoadResult {
-                requests_per_sec: rps,
-                ok_per_sec: rps,
-                p50_ms: Some(p50),
-                p99_ms: Some(p99),
-                ..LoadResult::default()
-            },
-            rss_peak_kib: 50_000,
-            vs_tornado: None,
-            of_native: None,
-            of_floor: None,
-        }
+        let load = LoadResult {
+            requests_per_sec: rps,
+            ok_per_sec: rps,
+            p50_ms: Some(p50),
+            p99_ms: Some(p99),
+            ..LoadResult::default()
+        };
+        ScenarioReport::new(by_id(id).unwrap(), load, 50_000)
     }
 
-    pub fn system(id: &str, scenarios: Vec<ScenarioReport>) -> SystemReport {
+    pub fn system(system: System, scenarios: Vec<ScenarioReport>) -> SystemReport {
         SystemReport {
             scenarios,
-            ..SystemReport::new(id)
+            ..SystemReport::new(system)
         }
     }
 
@@ -315,25 +324,25 @@ pub(crate) mod tests {
             users: 1_000,
             systems: vec![
                 system(
-                    NATIVE,
+                    System::Native,
                     vec![
                         scenario("listings_page10", 40_000.0, 1.0, 3.0),
                         scenario("user_by_id", 100_000.0, 0.5, 1.0),
                     ],
                 ),
                 system(
-                    TORNADO,
+                    System::Spin,
                     vec![
                         scenario("listings_page10", 4_000.0, 10.0, 30.0),
                         scenario("user_by_id", 5_000.0, 10.0, 20.0),
                     ],
                 ),
                 system(
-                    HOST,
+                    System::FnHost,
                     vec![
                         scenario("listings_page10", 20_000.0, 2.0, 6.0),
                         scenario("user_by_id", 30_000.0, 1.5, 4.0),
-                        scenario("floor_hello", 40_000.0, 1.0, 2.0),
+                        scenario(FLOOR, 40_000.0, 1.0, 2.0),
                     ],
                 ),
             ],
@@ -345,20 +354,28 @@ pub(crate) mod tests {
     #[test]
     fn ratios() {
         let size = sample_size();
-        let order: Vec<_> = size.systems.iter().map(|s| s.system.as_str()).collect();
-        assert_eq!(order, [HOST, TORNADO, NATIVE]);
+        let order: Vec<_> = size.systems.iter().map(|s| s.system).collect();
+        assert_eq!(order, [System::FnHost, System::Spin, System::Native]);
+        assert_eq!(size.references(), [System::Spin, System::Native]);
         let host = size
-            .system(HOST)
+            .system(System::FnHost)
             .and_then(|s| s.scenario("listings_page10"));
-        assert_eq!(host.and_then(|s| s.vs_tornado), Some(5.0));
-        assert_eq!(host.and_then(|s| s.of_native), Some(0.5));
+        assert_eq!(
+            host.map(|s| s.vs.clone()),
+            Some(BTreeMap::from([(System::Spin, 5.0), (System::Native, 0.5)]))
+        );
         assert_eq!(host.and_then(|s| s.of_floor), Some(0.5));
-        let floor = size.system(HOST).and_then(|s| s.scenario("floor_hello"));
+        let floor = size.system(System::FnHost).and_then(|s| s.scenario(FLOOR));
         assert_eq!(floor.and_then(|s| s.of_floor), None);
-        assert_eq!(floor.and_then(|s| s.vs_tornado), None);
-        let tornado = size.system(TORNADO).and_then(|s| s.scenario("user_by_id"));
-        assert_eq!(tornado.and_then(|s| s.vs_tornado), Some(1.0));
-        assert_eq!(tornado.and_then(|s| s.of_floor), None);
+        assert!(floor.is_some_and(|s| s.vs.is_empty()));
+        let spin = size
+            .system(System::Spin)
+            .and_then(|s| s.scenario("user_by_id"));
+        assert_eq!(
+            spin.map(|s| s.vs.clone()),
+            Some(BTreeMap::from([(System::Native, 0.05)]))
+        );
+        assert_eq!(spin.and_then(|s| s.of_floor), None);
     }
 
     #[test]
@@ -368,7 +385,7 @@ pub(crate) mod tests {
             listings: 1_000_000,
             users: 100_000,
             systems: vec![system(
-                HOST,
+                System::FnHost,
                 vec![scenario("listings_page10", 18_000.0, 2.4, 9.0)],
             )],
         };
@@ -378,5 +395,13 @@ pub(crate) mod tests {
         assert!((p50 - 1.2).abs() < 1e-9);
         assert_eq!(rows[0].p99_ratio, Some(1.5));
         assert_eq!(rows[0].base_listings, 10_000);
+    }
+
+    #[test]
+    fn formats_thousands() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_000_000), "1,000,000");
     }
 }

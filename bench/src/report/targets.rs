@@ -1,146 +1,215 @@
-//! Issue 4's targets, checked against one run's numbers (`met` is `None` when a number the
-//! check needs was not measured, e.g. without the references).
+//! Targets for fn-host, read from a TOML file (`bench/targets.toml`) and checked against one
+//! run's numbers. A target names its scenarios, a metric, optionally a reference to divide
+//! by, and a bound; over several scenarios it is met when the worst of them is.
 
-use super::{HOST, ScaleRow, SizeReport, StartupReport};
-use serde::Serialize;
+use super::{ScenarioReport, SizeReport, mib};
+use crate::scenarios::{self, Scenario};
+use crate::system::System;
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
 
+/// The targets of a file, checked as they are read.
+#[derive(Debug)]
+pub struct Targets(Vec<Target>);
+
+#[derive(Debug)]
+struct Target {
+    scenarios: Vec<&'static Scenario>,
+    metric: Metric,
+    /// A reference whose number for the same scenario divides fn-host's.
+    against: Option<System>,
+    bound: Bound,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+enum Metric {
+    #[serde(rename = "req/s")]
+    RequestsPerSec,
+    #[serde(rename = "p99 ms")]
+    P99Ms,
+    #[serde(rename = "RSS MB")]
+    RssMb,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Bound {
+    AtLeast(f64),
+    AtMost(f64),
+}
+
+/// One `[[target]]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetToml {
+    scenarios: Vec<String>,
+    metric: Metric,
+    against: Option<System>,
+    at_least: Option<f64>,
+    at_most: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetsToml {
+    #[serde(default)]
+    target: Vec<TargetToml>,
+}
+
+/// One target's outcome, as the report shows it.
 #[derive(Debug, Serialize)]
 pub struct TargetCheck {
     pub target: String,
     pub measured: String,
+    /// `None` when a number it needs was not measured.
     pub met: Option<bool>,
 }
 
-const RSS_LIMIT_MIB: f64 = 150.0;
-const STARTUP_LIMIT_MS: f64 = 1_000.0;
-const P99_LIMIT_MS: f64 = 10.0;
-const SCALE_LIMIT: f64 = 1.5;
-
-pub fn check(
-    main: Option<&SizeReport>,
-    scale: &[ScaleRow],
-    startup: Option<&StartupReport>,
-) -> Vec<TargetCheck> {
-    let mut checks = Vec::new();
-    let host = main.and_then(|size| size.system(HOST));
-    let scenario = |id: &str| host.and_then(|h| h.scenario(id));
-
-    for (id, title, share) in [
-        (
-            "public_page10",
-            "GET /public-api/listings?page_size=10",
-            0.5,
-        ),
-        (
-            "public_page50",
-            "GET /public-api/listings?page_size=50",
-            0.5,
-        ),
-        ("public_create_listing", "POST /public-api/listings", 0.5),
-        ("listings_page10", "GET /listings?page_size=10", 0.4),
-    ] {
-        let of_native = scenario(id).and_then(|s| s.of_native);
-        checks.push(TargetCheck {
-            target: format!("{title} ≥ {:.0}% of native", share * 100.0),
-            measured: of_native.map_or_else(not_measured, |f| format!("{:.0}%", f * 100.0)),
-            met: of_native.map(|f| f >= share),
-        });
+impl Targets {
+    pub fn read(path: &Path) -> Result<Targets> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Targets::parse(&text).with_context(|| format!("in {}", path.display()))
     }
 
-    let vs_tornado = scenario("user_by_id").and_then(|s| s.vs_tornado);
-    checks.push(TargetCheck {
-        target: "GET /users/{id} ≥ 4× Tornado".into(),
-        measured: vs_tornado.map_or_else(not_measured, |r| format!("{r:.1}×")),
-        met: vs_tornado.map(|r| r >= 4.0),
-    });
-
-    let of_floor = host.and_then(|h| {
-        h.scenarios
-            .iter()
-            .filter_map(|s| s.of_floor.map(|f| (f, s.title.as_str())))
-            .min_by(|a, b| a.0.total_cmp(&b.0))
-    });
-    checks.push(TargetCheck {
-        target: "every API scenario ≥ 50% of the trivial component's req/s".into(),
-        measured: of_floor.map_or_else(not_measured, |(f, title)| {
-            format!("lowest {:.0}% ({title})", f * 100.0)
-        }),
-        met: of_floor.map(|(f, _)| f >= 0.5),
-    });
-
-    let worst_get_p99 = host.and_then(|h| {
-        h.scenarios
-            .iter()
-            .filter(|s| crate::scenarios::by_id(&s.id).is_some_and(|d| d.is_get() && d.is_api()))
-            .filter_map(|s| s.load.p99_ms.map(|p| (p, s.title.as_str())))
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-    });
-    checks.push(TargetCheck {
-        target: format!("p99 < {P99_LIMIT_MS} ms for every GET scenario"),
-        measured: worst_get_p99.map_or_else(not_measured, |(p, title)| {
-            format!("worst {p:.2} ms ({title})")
-        }),
-        met: worst_get_p99.map(|(p, _)| p < P99_LIMIT_MS),
-    });
-
-    for row in scale.iter().filter(|r| r.system == HOST) {
-        checks.push(TargetCheck {
-            target: format!(
-                "{} at {} listings within {SCALE_LIMIT}× its latency at {}",
-                row.title,
-                thousands(row.listings),
-                thousands(row.base_listings)
-            ),
-            measured: match (row.p50_ratio, row.p99_ratio) {
-                (Some(p50), Some(p99)) => format!("p50 {p50:.2}×, p99 {p99:.2}×"),
-                _ => not_measured(),
-            },
-            met: row.p50_ratio.map(|r| r <= SCALE_LIMIT),
-        });
+    fn parse(text: &str) -> Result<Targets> {
+        let file: TargetsToml = toml::from_str(text)?;
+        file.target
+            .into_iter()
+            .enumerate()
+            .map(|(index, target)| {
+                Target::new(target).with_context(|| format!("target {}", index + 1))
+            })
+            .collect::<Result<_>>()
+            .map(Targets)
     }
 
-    let peak_rss = host.and_then(|h| {
-        h.scenarios
+    pub fn check(&self, size: &SizeReport) -> Vec<TargetCheck> {
+        self.0.iter().map(|target| target.check(size)).collect()
+    }
+}
+
+impl Target {
+    fn new(written: TargetToml) -> Result<Target> {
+        let scenarios = written
+            .scenarios
             .iter()
-            .filter(|s| s.id != "floor_hello")
-            .map(|s| s.rss_peak_kib)
-            .max()
-    });
-    checks.push(TargetCheck {
-        target: format!("host RSS < {RSS_LIMIT_MIB:.0} MB under load"),
-        measured: peak_rss.map_or_else(not_measured, |k| format!("{:.1} MB peak", mib(k))),
-        met: peak_rss.map(|k| mib(k) < RSS_LIMIT_MIB),
-    });
-
-    checks.push(TargetCheck {
-        target: "process start → first successful response < 1 s (components cached)".into(),
-        measured: startup.map_or_else(not_measured, |s| {
-            format!("{:.0} ms (median)", s.median_first_response_ms)
-        }),
-        met: startup.map(|s| s.median_first_response_ms < STARTUP_LIMIT_MS),
-    });
-    checks
-}
-
-fn not_measured() -> String {
-    "not measured".into()
-}
-
-pub fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
-}
-
-/// `1234567` → `1,234,567`.
-pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
+            .map(|id| scenarios::by_id(id).with_context(|| format!("unknown scenario {id:?}")))
+            .collect::<Result<Vec<_>>>()?;
+        if scenarios.is_empty() {
+            bail!("no scenarios");
         }
-        out.push(c);
+        if written.against.is_some_and(System::is_fn_host) {
+            bail!("against must be a reference (spin, tornado or native)");
+        }
+        let bound = match (written.at_least, written.at_most) {
+            (Some(least), None) => Bound::AtLeast(least),
+            (None, Some(most)) => Bound::AtMost(most),
+            _ => bail!("give one of at_least and at_most"),
+        };
+        Ok(Target {
+            scenarios,
+            metric: written.metric,
+            against: written.against,
+            bound,
+        })
     }
-    out
+
+    fn check(&self, size: &SizeReport) -> TargetCheck {
+        let value = |scenario: &Scenario| {
+            let of = |system| self.metric.of(size.system(system)?.scenario(scenario.id)?);
+            let mine = of(System::FnHost)?;
+            match self.against {
+                Some(reference) => Some(mine / of(reference).filter(|theirs| *theirs > 0.0)?),
+                None => Some(mine),
+            }
+        };
+        let measured: Vec<(f64, &Scenario)> = self
+            .scenarios
+            .iter()
+            .filter_map(|scenario| Some((value(scenario)?, *scenario)))
+            .collect();
+        let worst = measured.iter().copied().reduce(|a, b| match self.bound {
+            Bound::AtLeast(_) if b.0 < a.0 => b,
+            Bound::AtMost(_) if b.0 > a.0 => b,
+            _ => a,
+        });
+        let Some((value, scenario)) = worst else {
+            return TargetCheck {
+                target: self.describe(),
+                measured: "not measured".into(),
+                met: None,
+            };
+        };
+        let mut text = self.format(value);
+        if self.scenarios.len() > 1 {
+            text = format!("worst {text} ({})", scenario.title);
+        }
+        if measured.len() < self.scenarios.len() {
+            text.push_str(&format!(
+                ", {} of {} measured",
+                measured.len(),
+                self.scenarios.len()
+            ));
+        }
+        TargetCheck {
+            target: self.describe(),
+            measured: text,
+            met: Some(match self.bound {
+                Bound::AtLeast(least) => value >= least,
+                Bound::AtMost(most) => value <= most,
+            }),
+        }
+    }
+
+    /// E.g. "GET /users/{id}: req/s ≥ 0.45× native axum's".
+    fn describe(&self) -> String {
+        let scenarios = match self.scenarios.as_slice() {
+            [one] => one.title.to_string(),
+            many => many.iter().map(|s| s.short).collect::<Vec<_>>().join(", "),
+        };
+        let (sign, bound) = match self.bound {
+            Bound::AtLeast(least) => ("≥", least),
+            Bound::AtMost(most) => ("≤", most),
+        };
+        let metric = self.metric.name();
+        let against = self
+            .against
+            .map(|reference| format!(" {}'s", reference.label()));
+        let bound = self.format(bound);
+        format!(
+            "{scenarios}: {metric} {sign} {bound}{}",
+            against.unwrap_or_default()
+        )
+    }
+
+    /// A value of this target: a ratio, or the metric in its unit.
+    fn format(&self, value: f64) -> String {
+        match (self.against, self.metric) {
+            (Some(_), _) => format!("{value:.2}×"),
+            (None, Metric::RequestsPerSec) => format!("{value:.0}"),
+            (None, Metric::P99Ms) => format!("{value:.2} ms"),
+            (None, Metric::RssMb) => format!("{value:.1} MB"),
+        }
+    }
+}
+
+impl Metric {
+    fn of(self, result: &ScenarioReport) -> Option<f64> {
+        match self {
+            Metric::RequestsPerSec => Some(result.load.ok_per_sec),
+            Metric::P99Ms => result.load.p99_ms,
+            Metric::RssMb => Some(mib(result.rss_peak_kib)),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Metric::RequestsPerSec => "req/s",
+            Metric::P99Ms => "p99",
+            Metric::RssMb => "RSS",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -148,31 +217,122 @@ mod tests {
     use super::*;
     use crate::report::tests::sample_size;
 
-    #[test]
-    fn formats_thousands() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
-        assert_eq!(thousands(1_000_000), "1,000,000");
+    fn check(toml: &str) -> Vec<TargetCheck> {
+        Targets::parse(toml).unwrap().check(&sample_size())
     }
 
     #[test]
-    fn checks_what_was_measured() {
-        let size = sample_size();
-        let checks = check(Some(&size), &[], None);
-        let find = |prefix: &str| checks.iter().find(|c| c.target.starts_with(prefix));
+    fn a_ratio_to_a_reference() {
+        let [checked] = check(
+            r#"[[target]]
+               scenarios = ["listings_page10"]
+               metric = "req/s"
+               against = "native"
+               at_least = 0.5"#,
+        )
+        .try_into()
+        .unwrap();
         assert_eq!(
-            find("GET /listings?page_size=10").and_then(|c| c.met),
-            Some(true)
+            checked.target,
+            "GET /listings?page_size=10: req/s ≥ 0.50× native axum's"
         );
-        assert_eq!(find("GET /users/{id}").and_then(|c| c.met), Some(true));
+        assert_eq!(checked.measured, "0.50×");
+        assert_eq!(checked.met, Some(true));
+    }
+
+    #[test]
+    fn several_scenarios_report_the_worst() {
+        let [p99, spin] = check(
+            r#"[[target]]
+               scenarios = ["listings_page10", "user_by_id"]
+               metric = "p99 ms"
+               against = "native"
+               at_most = 3
+               [[target]]
+               scenarios = ["listings_page10", "user_by_id", "public_page10"]
+               metric = "req/s"
+               against = "spin"
+               at_least = 4"#,
+        )
+        .try_into()
+        .unwrap();
+        assert_eq!(p99.measured, "worst 4.00× (GET /users/{id})");
+        assert_eq!(p99.met, Some(false));
         assert_eq!(
-            find("GET /public-api/listings?page_size=10").and_then(|c| c.met),
-            None
+            spin.measured,
+            "worst 5.00× (GET /listings?page_size=10), 2 of 3 measured"
         );
-        assert_eq!(find("every API").and_then(|c| c.met), Some(true));
-        assert_eq!(find("p99").and_then(|c| c.met), Some(true));
-        assert_eq!(find("host RSS").and_then(|c| c.met), Some(true));
-        assert_eq!(find("process start").and_then(|c| c.met), None);
+        assert_eq!(spin.met, Some(true));
+    }
+
+    #[test]
+    fn absolute_bounds_and_what_was_not_measured() {
+        let [rss, tornado] = check(
+            r#"[[target]]
+               scenarios = ["user_by_id"]
+               metric = "RSS MB"
+               at_most = 150
+               [[target]]
+               scenarios = ["user_by_id"]
+               metric = "req/s"
+               against = "tornado"
+               at_least = 4"#,
+        )
+        .try_into()
+        .unwrap();
+        assert_eq!(rss.target, "GET /users/{id}: RSS ≤ 150.0 MB");
+        assert_eq!((rss.measured.as_str(), rss.met), ("48.8 MB", Some(true)));
+        assert_eq!(
+            (tornado.measured.as_str(), tornado.met),
+            ("not measured", None)
+        );
+    }
+
+    #[test]
+    fn refuses_targets_that_cannot_be_checked() {
+        for (target, message) in [
+            (
+                r#"scenarios = ["nope"]
+                   metric = "req/s"
+                   at_least = 1"#,
+                "unknown scenario \"nope\"",
+            ),
+            (
+                r#"scenarios = []
+                   metric = "req/s"
+                   at_least = 1"#,
+                "no scenarios",
+            ),
+            (
+                r#"scenarios = ["user_by_id"]
+                   metric = "req/s"
+                   against = "fn-host"
+                   at_least = 1"#,
+                "against must be a reference",
+            ),
+            (
+                r#"scenarios = ["user_by_id"]
+                   metric = "req/s"
+                   at_least = 1
+                   at_most = 2"#,
+                "give one of at_least and at_most",
+            ),
+            (
+                r#"scenarios = ["user_by_id"]
+                   metric = "qps"
+                   at_least = 1"#,
+                "unknown variant `qps`",
+            ),
+        ] {
+            let error = Targets::parse(&format!("[[target]]\n{target}")).unwrap_err();
+            let error = format!("{error:#}");
+            assert!(error.contains(message), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_repository_targets_file_reads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("targets.toml");
+        assert!(!Targets::read(&path).unwrap().0.is_empty());
     }
 }

@@ -47,6 +47,13 @@ pub async fn handle(request: Request) -> impl IntoResponse {
         }
         "count" => count(param(&request, "db").unwrap_or_default()).await,
         "abandon" => abandon(param(&request, "db").unwrap_or_default()).await,
+        "script" => {
+            let db = param(&request, "db").unwrap_or_default().to_owned();
+            match request.into_body().bytes().await {
+                Ok(body) => script(&db, &String::from_utf8_lossy(&body)).await,
+                Err(error) => text(400, format!("{error:?}")),
+            }
+        }
         "fetch" => fetch(param(&request, "url").unwrap_or_default()).await,
         "echo" => match request.into_body().bytes().await {
             Ok(body) => text(200, format!("{} bytes", body.len())),
@@ -181,6 +188,58 @@ async fn abandon(db: &str) -> Response {
     match result {
         Ok(first) => text(200, format!("first row {first:?}, then wrote")),
         Err(error) => text(500, format!("{error:?}")),
+    }
+}
+
+/// Runs one statement per line on one connection and reports, per statement, what a guest
+/// sees: columns, rows, then `last-insert-rowid` and `changes`, or the error. A line may end
+/// with `;; ` and its parameters: `int:1 real:2.5 text:abc blob:0a0b null`.
+async fn script(db: &str, script: &str) -> Response {
+    let connection = match open(db).await {
+        Ok(connection) => connection,
+        Err(response) => return response,
+    };
+    let mut transcript = Vec::new();
+    for line in script.lines().filter(|line| !line.trim().is_empty()) {
+        let (sql, parameters) = match line.split_once(";; ") {
+            Some((sql, parameters)) => (sql, parameters.split(' ').map(parameter).collect()),
+            None => (line, Vec::new()),
+        };
+        let outcome = match connection.execute(sql, parameters).await {
+            Ok(result) => {
+                let columns = result.columns().join(",");
+                match result.collect().await {
+                    Ok(rows) => {
+                        let rows: Vec<String> =
+                            rows.iter().map(|row| format!("{:?}", row.values)).collect();
+                        format!(
+                            "columns [{columns}] rows [{}] rowid {} changes {}",
+                            rows.join(" "),
+                            connection.last_insert_rowid().await,
+                            connection.changes().await
+                        )
+                    }
+                    Err(error) => format!("error {error:?}"),
+                }
+            }
+            Err(error) => format!("error {error:?}"),
+        };
+        transcript.push(format!("{sql} => {outcome}"));
+    }
+    text(200, transcript.join("\n"))
+}
+
+fn parameter(text: &str) -> Value {
+    match text.split_once(':') {
+        Some(("int", n)) => Value::Integer(n.parse().unwrap_or_default()),
+        Some(("real", f)) => Value::Real(f.parse().unwrap_or_default()),
+        Some(("text", t)) => Value::text(t),
+        Some(("blob", hex)) => Value::Blob(
+            (0..hex.len() / 2)
+                .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+                .collect(),
+        ),
+        _ => Value::Null,
     }
 }
 

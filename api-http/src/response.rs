@@ -2,7 +2,6 @@
 
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
-use serde::ser::{SerializeMap, Serializer};
 
 /// Every answer of every service: a JSON body with its status.
 pub type JsonResponse = http::Response<String>;
@@ -11,7 +10,8 @@ pub type JsonResponse = http::Response<String>;
 pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> JsonResponse {
     let (status, body) = match serde_json::to_string(value) {
         Ok(body) => (status, body),
-        // Only a broken Serialize impl gets here; still answer JSON.
+        // Only a failing Serialize impl (or an answer that is not an object, under
+        // `success`) gets here; still answer JSON.
         Err(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             r#"{"result":false,"errors":["response could not be serialised"]}"#.to_owned(),
@@ -30,36 +30,53 @@ pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> JsonRespons
     response
 }
 
-/// 200 `{"result": true, "<key>": value}`, the services' success envelope.
-pub fn success<T: Serialize + ?Sized>(key: &'static str, value: &T) -> JsonResponse {
-    json(StatusCode::OK, &Success { key, value })
+/// 200 with the success envelope, `{"result": true, ...}` followed by the answer's own
+/// fields (an answer is a struct such as `{"listing": ...}`).
+pub fn success<T: Serialize>(answer: &T) -> JsonResponse {
+    json(
+        StatusCode::OK,
+        &Success {
+            result: true,
+            answer,
+        },
+    )
 }
 
-struct Success<'a, T: ?Sized> {
-    key: &'static str,
-    value: &'a T,
-}
-
-impl<T: Serialize + ?Sized> Serialize for Success<'_, T> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(2))?;
-        map.serialize_entry("result", &true)?;
-        map.serialize_entry(self.key, self.value)?;
-        map.end()
-    }
+/// The envelope of every success answer of the services; [`crate::ErrorBody`] is its
+/// `"result": false` counterpart.
+#[derive(Serialize)]
+struct Success<'a, T> {
+    result: bool,
+    #[serde(flatten)]
+    answer: &'a T,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[derive(Serialize)]
+    struct Users {
+        users: [i64; 2],
+    }
+
     #[test]
-    fn success_wraps_the_value_under_its_key() {
-        let response = success("users", &[1, 2]);
+    fn success_puts_the_result_flag_before_the_answer() {
+        let response = success(&Users { users: [1, 2] });
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
         assert_eq!(response.body(), r#"{"result":true,"users":[1,2]}"#);
         assert_eq!(response.headers()[header::CONTENT_LENGTH], "29");
+    }
+
+    #[test]
+    fn an_answer_that_is_not_an_object_is_a_json_500() {
+        let response = success(&[1, 2]);
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response.body(),
+            r#"{"result":false,"errors":["response could not be serialised"]}"#
+        );
     }
 
     #[test]

@@ -23,16 +23,18 @@ pub fn route_path(path: &str) -> &str {
     }
 }
 
+/// A request body an endpoint can read: any body of byte chunks (Spin's incoming body in
+/// the component, a `String` in native tests).
+pub trait RequestBody: Body<Data: AsRef<[u8]>> + Unpin {}
+
+impl<B: Body<Data: AsRef<[u8]>> + Unpin> RequestBody for B {}
+
 /// The body of a request that must be of `media_type` (parameters such as `charset`
 /// allowed; a missing Content-Type is taken as `media_type`), at most [`MAX_BODY_BYTES`].
-pub async fn read_body<B>(
+pub async fn read_body<B: RequestBody>(
     request: http::Request<B>,
     media_type: &'static str,
-) -> Result<Vec<u8>, ApiError>
-where
-    B: Body + Unpin,
-    B::Data: AsRef<[u8]>,
-{
+) -> Result<Vec<u8>, ApiError> {
     let (parts, mut body) = request.into_parts();
     check_content_type(&parts.headers, media_type)?;
     // A declared Content-Length over the limit is refused without reading anything.

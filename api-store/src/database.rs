@@ -1,5 +1,5 @@
-//! What both storing services do with their database besides their own SQL: open it with the
-//! schema brought up to date once per instance, and run a statement to its collected rows.
+//! A service's database: opened with its schema brought up to date once per instance, and
+//! statements run to their collected rows.
 
 use anyhow::{Context, Result};
 use spin_sdk::sqlite::{Connection, RowResult, Value};

@@ -1,0 +1,21 @@
+//! What the listing and user services do with their Spin SQLite database besides their own
+//! SQL (each keeps every statement in its `store.rs`): open it with the schema brought up to
+//! date once per instance, run a statement to its collected rows, read a row's columns, and
+//! stamp a row with the time.
+//!
+//! The only shared crate that uses Spin; the public API does not depend on it.
+
+mod columns;
+mod database;
+
+pub use columns::Columns;
+pub use database::{Database, Schema};
+
+/// Now, in microseconds since the Unix epoch: the unit of every timestamp of the API.
+pub fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_micros()).unwrap_or(i64::MAX)
+        })
+}

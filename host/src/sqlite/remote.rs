@@ -1,0 +1,210 @@
+//! A database on a libSQL server (`type = "libsql"`), reached through the `libsql` crate's
+//! remote client, as Spin reaches it: how several hosts share one database. The server orders
+//! and persists writes; this side reuses connections, keeps a guest transaction on one server
+//! stream, and bounds every statement by the request deadline.
+
+use super::statement::{Collected, Effects, Memo, Rest, Started, Stats};
+use crate::bindings::spin::sqlite::sqlite::{Error, RowResult, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wasmtime::Result;
+use wasmtime::error::Context as _;
+
+/// Idle connections kept per database.
+const MAX_IDLE_CONNECTIONS: usize = 16;
+
+/// One database on a libSQL server.
+pub struct RemoteDatabase {
+    client: libsql::Database,
+    url: String,
+    idle: Mutex<Vec<libsql::Connection>>,
+    /// Whether each statement text has result columns, learned when it first runs: one without
+    /// then goes in a single round trip, with no need to describe it first.
+    has_columns: Memo<bool>,
+    statement_timeout: Duration,
+}
+
+impl RemoteDatabase {
+    /// A client for the server at `url`; nothing is sent until a guest runs a statement.
+    pub fn open(url: &str, token: &str, statement_timeout: Duration) -> Result<Arc<Self>> {
+        // Building a remote client does no I/O: blocking on it here is immediate.
+        let client = futures::executor::block_on(
+            libsql::Builder::new_remote(url.to_owned(), token.to_owned()).build(),
+        )
+        .with_context(|| format!("cannot set up a libSQL client for {url}"))?;
+        Ok(Arc::new(RemoteDatabase {
+            client,
+            url: url.to_owned(),
+            idle: Mutex::default(),
+            has_columns: Memo::new(),
+            statement_timeout,
+        }))
+    }
+
+    fn checkout(&self) -> Result<libsql::Connection, Error> {
+        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        match idle {
+            Some(connection) => Ok(connection),
+            None => self.client.connect().map_err(|e| self.error(e)),
+        }
+    }
+
+    /// Keeps a connection for reuse unless it is inside a transaction.
+    fn checkin(&self, connection: libsql::Connection) {
+        if connection.is_autocommit()
+            && let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE_CONNECTIONS
+        {
+            idle.push(connection);
+        }
+    }
+
+    /// Runs one statement on `connection` to its end.
+    async fn run(
+        &self,
+        connection: &libsql::Connection,
+        sql: &str,
+        parameters: Vec<Value>,
+    ) -> Result<Collected, Error> {
+        let parameters =
+            libsql::params::Params::Positional(parameters.into_iter().map(to_libsql).collect());
+        let rowid_before = connection.last_insert_rowid();
+        let written = |connection: &libsql::Connection| {
+            let rowid = connection.last_insert_rowid();
+            Effects {
+                inserted_rowid: (rowid != rowid_before).then_some(rowid),
+                changes: Some(connection.changes()),
+            }
+        };
+        if self.has_columns.get(sql) == Some(false) {
+            connection
+                .execute(sql, parameters)
+                .await
+                .map_err(|e| self.error(e))?;
+            return Ok(no_rows(written(connection)));
+        }
+        let statement = connection.prepare(sql).await.map_err(|e| self.error(e))?;
+        let columns: Vec<String> = statement
+            .columns()
+            .iter()
+            .map(|column| column.name().to_owned())
+            .collect();
+        self.has_columns.remember(sql, !columns.is_empty());
+        if columns.is_empty() {
+            statement
+                .execute(parameters)
+                .await
+                .map_err(|e| self.error(e))?;
+            return Ok(no_rows(written(connection)));
+        }
+        let mut rows = statement
+            .query(parameters)
+            .await
+            .map_err(|e| self.error(e))?;
+        let mut collected = Vec::new();
+        while let Some(row) = rows.next().await.map_err(|e| self.error(e))? {
+            let values = (0..row.column_count())
+                .map(|index| row.get_value(index).map(from_libsql))
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.error(e))?;
+            collected.push(RowResult { values });
+        }
+        // The client learns the rows a statement changed, not the rowid of a row-returning one.
+        let changes = connection.changes();
+        Ok(Collected {
+            columns,
+            rows: collected,
+            effects: Effects {
+                inserted_rowid: None,
+                changes: (changes > 0).then_some(changes),
+            },
+        })
+    }
+
+    fn error(&self, error: libsql::Error) -> Error {
+        Error::Io(format!("libSQL server {}: {error}", self.url))
+    }
+}
+
+fn no_rows(effects: Effects) -> Collected {
+    Collected {
+        columns: Vec::new(),
+        rows: Vec::new(),
+        effects,
+    }
+}
+
+fn to_libsql(value: Value) -> libsql::Value {
+    match value {
+        Value::Integer(i) => libsql::Value::Integer(i),
+        Value::Real(f) => libsql::Value::Real(f),
+        Value::Text(t) => libsql::Value::Text(t),
+        Value::Blob(b) => libsql::Value::Blob(b),
+        Value::Null => libsql::Value::Null,
+    }
+}
+
+fn from_libsql(value: libsql::Value) -> Value {
+    match value {
+        libsql::Value::Integer(i) => Value::Integer(i),
+        libsql::Value::Real(f) => Value::Real(f),
+        libsql::Value::Text(t) => Value::Text(t),
+        libsql::Value::Blob(b) => Value::Blob(b),
+        libsql::Value::Null => Value::Null,
+    }
+}
+
+/// A guest's connection to a libSQL database: its statements in order, its own
+/// `last-insert-rowid` and `changes`, and its transaction on one server stream.
+pub struct Session {
+    database: Arc<RemoteDatabase>,
+    /// The connection of an open transaction; the lock also keeps statements in order.
+    pinned: tokio::sync::Mutex<Option<libsql::Connection>>,
+    stats: Mutex<Stats>,
+}
+
+impl Session {
+    pub fn new(database: Arc<RemoteDatabase>) -> Self {
+        Session {
+            database,
+            pinned: tokio::sync::Mutex::new(None),
+            stats: Mutex::default(),
+        }
+    }
+
+    /// Runs `sql` to its end, within the statement deadline.
+    pub async fn execute(&self, sql: String, parameters: Vec<Value>) -> Result<Started, Error> {
+        let mut pinned = self.pinned.lock().await;
+        let connection = match pinned.take() {
+            Some(connection) => connection,
+            None => self.database.checkout()?,
+        };
+        let timeout = self.database.statement_timeout;
+        let run = self.database.run(&connection, &sql, parameters);
+        let Ok(result) = tokio::time::timeout(timeout, run).await else {
+            // The connection is dropped: where its server stream stands is unknown.
+            return Err(Error::Io(format!(
+                "libSQL server {} did not answer within {timeout:?}",
+                self.database.url
+            )));
+        };
+        if connection.is_autocommit() {
+            self.database.checkin(connection);
+        } else {
+            *pinned = Some(connection);
+        }
+        let collected = result?;
+        if let Ok(mut stats) = self.stats.lock() {
+            stats.record(collected.effects);
+        }
+        Ok(Started {
+            columns: collected.columns,
+            first_rows: collected.rows,
+            rest: Rest::Done(Ok(())),
+        })
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats.lock().map(|stats| *stats).unwrap_or_default()
+    }
+}

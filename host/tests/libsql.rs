@@ -1,0 +1,203 @@
+//! Databases on a libSQL server (`type = "libsql"`): what a guest sees there is what it sees on
+//! a local file, and a server that is down or silent is an error within the request deadline,
+//! never a hang.
+//!
+//! Needs `sqld` (the libSQL server), named by `SQLD` or found on `PATH`; skips, saying so,
+//! where it is missing.
+
+mod support;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{HostOptions, find_tool, fresh_dir, test_app};
+
+/// Every kind of value, rows, `last-insert-rowid`, `changes`, errors and transactions.
+const SCRIPT: &str = "\
+CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL, data BLOB)
+INSERT INTO t (name, score, data) VALUES (?, ?, ?);; text:ann real:1.5 blob:0a0b
+INSERT INTO t (name) VALUES ('bob')
+SELECT id, name, score, data FROM t ORDER BY id
+UPDATE t SET score = 2 WHERE score IS NULL
+SELECT name, score FROM t WHERE id = ?;; int:2
+SELECT nosuchcolumn FROM t
+INSERT INTO t (name) VALUES (NULL)
+INSERT INTO t (name) VALUES ('cy') RETURNING id, name
+BEGIN
+INSERT INTO t (name) VALUES ('dora')
+SELECT count(*) AS n FROM t
+ROLLBACK
+SELECT count(*) AS n FROM t
+BEGIN
+INSERT INTO t (name) VALUES ('eve')
+COMMIT
+SELECT name FROM t ORDER BY id
+DELETE FROM t WHERE name IN ('ann', 'bob')
+SELECT ?, ?;; null int:9223372036854775807";
+
+#[test]
+fn a_guest_sees_on_libsql_what_it_sees_on_a_local_file() {
+    let Some(sqld) = Sqld::start() else { return };
+    let local = test_app().start();
+    let remote = on_libsql(&sqld.url).start();
+    let run = |host: &support::Host| {
+        let reply = host.post("/guest/script?db=alpha", "text/plain", SCRIPT);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body
+    };
+    let (on_file, on_libsql) = (run(&local), run(&remote));
+    for (line, (file, libsql)) in on_file.lines().zip(on_libsql.lines()).enumerate() {
+        match (
+            file.split_once(" => error "),
+            libsql.split_once(" => error "),
+        ) {
+            // The messages differ (the libSQL one names the server); both say what is wrong.
+            (Some((_, file_error)), Some((_, libsql_error))) => {
+                for error in [file_error, libsql_error] {
+                    assert!(
+                        error.contains("no such column") || error.contains("NOT NULL"),
+                        "line {line}: {error}"
+                    );
+                }
+            }
+            // The one thing the libSQL client does not tell: the rowid of a statement that
+            // returns rows (there, `last-insert-rowid` keeps its value from before).
+            _ if file.contains("RETURNING") => {
+                assert_eq!(
+                    file.replace("rowid 3", "rowid 2"),
+                    libsql,
+                    "line {line}\non a file:\n{on_file}\non libSQL:\n{on_libsql}"
+                )
+            }
+            _ => assert_eq!(
+                file, libsql,
+                "line {line}\non a file:\n{on_file}\non libSQL:\n{on_libsql}"
+            ),
+        }
+    }
+    assert_eq!(on_file.lines().count(), on_libsql.lines().count());
+    // What the script ends with, spelled out once.
+    assert!(
+        on_libsql.contains(
+            "SELECT name FROM t ORDER BY id => columns [name] rows [[Text(\"ann\")] \
+             [Text(\"bob\")] [Text(\"cy\")] [Text(\"eve\")]]"
+        ),
+        "{on_libsql}"
+    );
+    assert!(
+        on_libsql.contains(
+            "DELETE FROM t WHERE name IN ('ann', 'bob') => columns [] rows [] rowid 5 changes 2"
+        ),
+        "{on_libsql}"
+    );
+}
+
+#[test]
+fn an_unreachable_libsql_server_is_an_error_and_the_host_keeps_serving() {
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let host = on_libsql(&url).start();
+    let started = Instant::now();
+    let reply = host.get("/guest/put?db=alpha&value=x");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(reply.status, 500, "{}", reply.body);
+    assert!(
+        reply
+            .body
+            .starts_with("Error::Io(\"libSQL server http://127.0.0.1:")
+            && reply.body.contains("Connection refused"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(host.get("/guest/hello").body, "hello");
+}
+
+#[test]
+fn a_silent_libsql_server_is_cut_off_at_the_deadline() {
+    // Accepts connections and never answers.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let host = on_libsql(&url).arg("--request-timeout").arg("2s").start();
+    let started = Instant::now();
+    let reply = host.get("/guest/put?db=alpha&value=x");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    assert!(
+        reply.status == 500 || reply.status == 504,
+        "{} {}",
+        reply.status,
+        reply.body
+    );
+    assert_eq!(host.get("/guest/hello").body, "hello");
+    drop(silent);
+}
+
+/// The test app with its `alpha` database on the libSQL server at `url`.
+fn on_libsql(url: &str) -> HostOptions {
+    let dir = fresh_dir();
+    let runtime_config = dir.join("runtime.toml");
+    std::fs::write(
+        &runtime_config,
+        format!(
+            "[sqlite_database.alpha]\ntype = \"libsql\"\nurl = \"{url}\"\ntoken = \"unused\"\n\
+             [sqlite_database.beta]\ntype = \"spin\"\npath = \"data/beta.db\"\n"
+        ),
+    )
+    .expect("write runtime config");
+    test_app().runtime_config(runtime_config).in_dir(&dir)
+}
+
+/// A libSQL server on a free port, stopped when dropped.
+struct Sqld {
+    url: String,
+    process: Child,
+}
+
+impl Sqld {
+    fn start() -> Option<Sqld> {
+        let Some(binary) = find_tool("SQLD", "sqld") else {
+            eprintln!(
+                "skipping: sqld (the libSQL server) not found; set SQLD or put it on PATH \
+                 (../shared/tools/sqld/install.sh unpacks one)"
+            );
+            return None;
+        };
+        let dir = fresh_dir();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let log = std::fs::File::create(dir.join("sqld.log")).expect("create sqld log");
+        let process = Command::new(binary)
+            .arg("--db-path")
+            .arg(dir.join("data.sqld"))
+            .args(["--http-listen-addr", &format!("127.0.0.1:{port}")])
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start sqld");
+        let sqld = Sqld {
+            url: format!("http://127.0.0.1:{port}"),
+            process,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "sqld did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(sqld)
+    }
+}
+
+impl Drop for Sqld {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
