@@ -3,16 +3,13 @@
 //! 150 MB, `/.well-known/spin/health` and `GET /users/{id}` answer within 100 ms on new
 //! connections while it runs, and everything answers normally afterwards. Each test prints what
 //! it measured (`--nocapture` shows it).
-//!
-//! Not here: 200 concurrent deep-page requests at 1,000,000 listings (issue 8, point 7), which
-//! belongs with the per-database concurrency limit.
 
 mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use support::{Host, HostOptions};
 
@@ -26,7 +23,6 @@ const ATTACKERS: usize = 100;
 /// The app, started on a fresh state directory, with one user to read back.
 struct App {
     host: Host,
-    pid: u32,
     user_path: String,
 }
 
@@ -36,14 +32,20 @@ impl App {
         let mut options = repo_app();
         options.args = args.iter().map(|arg| arg.to_string()).collect();
         let host = options.start();
-        let pid = pid_of(&host);
         let created = host.post_form("/users", "name=Probe");
         assert_eq!(created.status, 200, "{}", created.body);
         let user_path = format!("/users/{}", created.json()["user"]["id"]);
+        App { host, user_path }
+    }
+
+    /// Stops the app, runs `change` on its working directory, and starts it again there.
+    fn restart_after(self, change: impl FnOnce(&std::path::Path)) -> App {
+        let dir = self.host.work_dir.clone();
+        self.host.terminate();
+        change(&dir);
         App {
-            host,
-            pid,
-            user_path,
+            host: repo_app().in_dir(&dir).start(),
+            user_path: self.user_path,
         }
     }
 
@@ -68,13 +70,7 @@ impl App {
 
     /// Resident memory now, in MB.
     fn rss_mb(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap();
-        let kib: u64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS in /proc/<pid>/status");
-        kib / 1000
+        self.host.rss_bytes() / 1_000_000
     }
 
     /// One request on a new connection: its status line, headers and body, and how long it took.
@@ -98,8 +94,9 @@ impl App {
     }
 
     /// Runs `attack` while probing health and the user every 50 ms and sampling memory every
-    /// 10 ms; asserts the limits and prints what was measured.
-    fn under_attack<T>(&self, name: &str, attack: impl FnOnce() -> T) -> T {
+    /// 10 ms; asserts the limits and prints what was measured. Returns what `attack` returned
+    /// and how long each probe of the user took.
+    fn under_attack<T>(&self, name: &str, attack: impl FnOnce() -> T) -> (T, Vec<Duration>) {
         let before = self.rss_mb();
         let done = AtomicBool::new(false);
         let (result, peak, probes) = std::thread::scope(|scope| {
@@ -158,7 +155,12 @@ impl App {
                 "{name}: {path} took {took:?} during the attack"
             );
         }
-        result
+        let user = probes
+            .iter()
+            .filter(|(probed, _, _)| *probed == self.user_path)
+            .map(|(_, _, took)| *took)
+            .collect();
+        (result, user)
     }
 }
 
@@ -174,19 +176,6 @@ fn repo_app() -> HostOptions {
 fn warm_compile_cache() {
     static WARM: OnceLock<()> = OnceLock::new();
     WARM.get_or_init(|| drop(repo_app().start()));
-}
-
-/// The host process: the one whose command line names its (unique) state directory.
-fn pid_of(host: &Host) -> u32 {
-    let needle = host.work_dir.join(".spin").display().to_string();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .find(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(&needle))
-        })
-        .expect("the host process")
 }
 
 /// Everything the server sends until it closes the connection (or 10 s pass).
@@ -221,7 +210,7 @@ fn bodies_trickled_in_one_byte_chunks_cost_about_their_size() {
         })
         .collect();
     let round = b"1\r\nx\r\n".repeat(CHUNKS_PER_ROUND);
-    let replies = app.under_attack("1-byte chunks", || {
+    let (replies, _) = app.under_attack("1-byte chunks", || {
         for _ in 0..ROUNDS {
             for stream in &mut attackers {
                 stream.write_all(&round).unwrap();
@@ -279,7 +268,7 @@ fn bodies_that_never_finish_get_408_at_the_deadline_and_the_connection_closes() 
     let app = App::start(&["--request-body-timeout", "2s"]);
     let started = Instant::now();
     let mut attackers = app.unfinished_bodies(ATTACKERS);
-    let replies = app.under_attack("unfinished bodies", || {
+    let (replies, _) = app.under_attack("unfinished bodies", || {
         attackers.iter_mut().map(read_to_end).collect::<Vec<_>>()
     });
     let took = started.elapsed();
@@ -390,4 +379,81 @@ fn a_connection_idle_past_the_keep_alive_timeout_is_closed() {
         kept > Duration::from_millis(800) && kept < Duration::from_secs(3),
         "closed after {kept:?} idle"
     );
+}
+
+#[test]
+fn a_flood_of_deep_pages_on_one_database_leaves_the_others_fast() {
+    const LISTINGS: i64 = 1_000_000;
+    const DEEP_PAGE: &str = "/public-api/listings?page_size=100&page_num=9000";
+    const FLOOD: Duration = Duration::from_secs(8);
+    // The app creates its schema; then a million listings go straight into its file.
+    let app = App::start(&[]);
+    assert_eq!(app.host.get("/listings").status, 200);
+    let app = app.restart_after(|dir| fill_listings(&dir.join(".spin/listings.db"), LISTINGS));
+    let deep = app.host.get(DEEP_PAGE);
+    assert_eq!(deep.status, 200, "{}", deep.body);
+    assert_eq!(support::ids(&deep.json()["listings"]).len(), 100);
+
+    let stop = AtomicBool::new(false);
+    let answered = AtomicUsize::new(0);
+    let (_, user) = std::thread::scope(|scope| {
+        // Ends the flood however this closure ends (the scope waits for the flood's threads).
+        let _stop_flood = SetOnDrop(&stop);
+        for _ in 0..2 * ATTACKERS {
+            scope.spawn(|| {
+                let url = format!("{}{DEEP_PAGE}", app.host.url);
+                while !stop.load(Ordering::Relaxed) {
+                    if support::try_get(&url).is_ok_and(|reply| reply.status == 200) {
+                        answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+        app.under_attack("200 clients on deep pages", || std::thread::sleep(FLOOD))
+    });
+    let mut user = user;
+    user.sort();
+    let p99 = user[user.len() * 99 / 100];
+    println!(
+        "deep pages: {} answered in {FLOOD:?}; GET {} p50 {:.1?}, p99 {p99:.1?}",
+        answered.load(Ordering::Relaxed),
+        app.user_path,
+        user[user.len() / 2]
+    );
+    assert!(
+        answered.load(Ordering::Relaxed) > 0,
+        "no deep page was answered"
+    );
+    assert!(
+        p99 < Duration::from_millis(50),
+        "GET {} p99 {p99:?}",
+        app.user_path
+    );
+    let first = app.host.get("/public-api/listings?page_size=10");
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(support::ids(&first.json()["listings"]).len(), 10);
+}
+
+/// Sets its flag when dropped, a panic included.
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `count` listings of user 1, newest last, written in one transaction.
+fn fill_listings(path: &std::path::Path, count: i64) {
+    let database = rusqlite::Connection::open(path).expect("open the listings database");
+    database
+        .execute(
+            "INSERT INTO listings (user_id, listing_type, price, created_at, updated_at)
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+             SELECT 1, CASE i % 2 WHEN 0 THEN 'rent' ELSE 'sale' END, 100 + i % 5000,
+                    1700000000000000 + i, 1700000000000000 + i
+             FROM n",
+            [count],
+        )
+        .expect("fill the listings");
 }
