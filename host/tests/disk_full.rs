@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{HostOptions, fn_host, fresh_dir, repo_root, try_post};
+use support::{Client, HostOptions, fn_host, fresh_dir, repo_root, try_post};
 
 const WRITERS: usize = 16;
 

@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Host, HostOptions, find_tool, fn_host, fresh_dir, repo_root, try_post};
+use support::{Client, Host, HostOptions, find_tool, fn_host, fresh_dir, repo_root, try_post};
 
 const WRITERS: usize = 48;
 const LOAD: Duration = Duration::from_secs(3);
