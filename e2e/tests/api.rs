@@ -6,19 +6,10 @@ mod support;
 
 use serde_json::{Value, json};
 use std::process::ExitStatus;
-use support::{Client, HostProgram, PublicApi, app_on, on_each_target};
+use support::{Client, HostProgram, PublicApi, app_on, ids, on_each_target};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 const JSON: &str = "application/json";
-
-fn ids(items: &Value) -> Vec<i64> {
-    items
-        .as_array()
-        .expect("an array")
-        .iter()
-        .map(|item| item["id"].as_i64().expect("an id"))
-        .collect()
-}
 
 fn assert_microsecond_timestamps(item: &Value) {
     let created = item["created_at"].as_i64().expect("created_at");

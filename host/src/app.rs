@@ -2,16 +2,19 @@
 //! components behind routes. Every request, from a client or chained from a component, goes
 //! through [`App::dispatch_public`] or [`App::dispatch_chained`].
 
+use crate::allowed_hosts::AllowedHosts;
+use crate::compile_cache::CompileCache;
 use crate::engine::{self, EngineLimits};
-use crate::instance::{ComponentInstances, Grants, InstanceState, Lifecycle};
-use crate::manifest::Manifest;
-use crate::outbound::AllowedHosts;
+use crate::host_errors::HostErrors;
+use crate::instance::{Grants, InstanceFactory, InstanceState, Lifecycle};
+use crate::manifest::{Component, Manifest};
+use crate::outbound::{Answer, LocalApp};
 use crate::routing::{RouteMatch, Routes};
 use crate::runtime_config::RuntimeConfig;
 use crate::sqlite::{Databases, Durability, SqliteCtx, SqliteOptions};
 use crate::variables::AppVariables;
 use bytes::Bytes;
-use http::{HeaderValue, StatusCode};
+use http::StatusCode;
 use http_body_util::{BodyExt, Full};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -26,31 +29,50 @@ use wasmtime_wasi_http::WasiBody;
 use wasmtime_wasi_http::handler::{ExpirationError, InstantiationError, ProxyHandler, ProxyPre};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
+/// A request as components receive it.
 pub type Request = http::Request<WasiBody>;
+/// A response as components give it.
 pub type Response = http::Response<WasiBody>;
 
 /// What `fn-host up` (or a test) asks for.
 #[derive(Debug, Clone)]
 pub struct AppOptions {
+    /// The application manifest (`spin.toml`).
     pub manifest: PathBuf,
+    /// The runtime config (`runtime.toml`), if any.
     pub runtime_config: Option<PathBuf>,
     /// Relative database paths of the runtime config resolve against this.
     pub working_dir: PathBuf,
+    /// Where the `default` SQLite database lives.
     pub state_dir: PathBuf,
+    /// Where compiled components are kept (see [`CompileCache`]).
     pub cache_dir: PathBuf,
+    /// How instances are reused and bounded.
     pub lifecycle: Lifecycle,
     /// What a write reported to a guest survives.
     pub sqlite_durability: Durability,
+    /// Instances alive at once, all components together.
     pub max_instances: u32,
     /// The environment `SPIN_VARIABLE_*` values come from.
     pub env: Vec<(String, String)>,
 }
 
+/// The loaded application.
 pub struct App {
+    /// `[application] name`.
     pub name: String,
+    /// The public routes and each component's own.
     pub routes: Routes,
-    components: BTreeMap<String, ProxyHandler<ComponentInstances>>,
+    components: BTreeMap<String, ProxyHandler<InstanceFactory>>,
     request_timeout: std::time::Duration,
+    errors: HostErrors,
+}
+
+/// A component ready to serve, before the app exists to hand to its instances.
+struct Prepared {
+    id: Arc<str>,
+    pre: ServicePre<InstanceState>,
+    grants: Grants,
 }
 
 impl App {
@@ -60,94 +82,69 @@ impl App {
         let manifest = Manifest::load(&options.manifest)?;
         let routes = Routes::new(&manifest.triggers)
             .with_context(|| format!("invalid routes in {}", options.manifest.display()))?;
-        let runtime_config = RuntimeConfig::load(
-            options.runtime_config.as_deref(),
-            &options.working_dir,
-            &options.state_dir,
-        )?;
         let variables = AppVariables::new(&manifest, options.env.iter().cloned());
-        let used: Vec<&str> = routes.components().collect();
-
-        let configured: Arc<[String]> = runtime_config.sqlite_databases.keys().cloned().collect();
-        let mut labels_in_use = Vec::new();
-        for id in &used {
-            for label in &manifest.components[*id].sqlite_databases {
-                if !configured.contains(label) {
-                    bail!(
-                        "component `{id}` uses sqlite database `{label}`, which no runtime config \
-                         provides: add [sqlite_database.{label}] to the runtime config file{}",
-                        if options.runtime_config.is_none() {
-                            " and pass it with --runtime-config-file"
-                        } else {
-                            ""
-                        }
-                    );
-                }
-                labels_in_use.push(label.as_str());
-            }
-        }
-        let sqlite_options =
-            SqliteOptions::new(options.sqlite_durability, options.lifecycle.request_timeout);
-        let databases = Arc::new(Databases::open(
-            &runtime_config,
-            &labels_in_use,
-            &sqlite_options,
-        )?);
-
+        let databases = AppDatabases::open(&manifest, &routes, options)?;
         let engine = engine::build(&EngineLimits {
             max_instance_memory: options.lifecycle.max_memory,
             max_instances: options.max_instances,
         })?;
         let linker = engine::linker(&engine)?;
+        let cache = CompileCache::open(&options.cache_dir)?;
+        let prepared = routes
+            .components()
+            .map(|id| {
+                let component = &manifest.components[id];
+                let pre = pre_instantiate(&engine, &linker, &component.source, &cache)
+                    .with_context(|| format!("component `{id}`"))?;
+                let grants = grants(id, component, &manifest, &variables, &databases)?;
+                Ok(Prepared {
+                    id: id.into(),
+                    pre,
+                    grants,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(App::assemble(
+            manifest,
+            routes,
+            engine,
+            prepared,
+            options.lifecycle,
+        ))
+    }
 
-        let mut prepared = Vec::new();
-        for id in &used {
-            let what = format!("component `{id}`");
-            let component = &manifest.components[*id];
-            let pre = pre_instantiate(&engine, &linker, &component.source, &options.cache_dir)
-                .with_context(|| what.clone())?;
-            let allowed_hosts = component
-                .allowed_outbound_hosts
-                .iter()
-                .map(|entry| variables.expand(entry, &format!("{what} allowed_outbound_hosts")))
-                .collect::<Result<Vec<_>>>()?;
-            let grants = Grants {
-                environment: component.environment.clone().into_iter().collect(),
-                allowed_hosts: Arc::new(
-                    AllowedHosts::parse(&allowed_hosts).with_context(|| what.clone())?,
-                ),
-                sqlite: SqliteCtx::new(
-                    databases.clone(),
-                    configured.clone(),
-                    component.sqlite_databases.iter().cloned().collect(),
-                ),
-                variables: variables.for_component(&manifest, id)?,
-            };
-            prepared.push((Arc::<str>::from(*id), pre, grants));
-        }
-
-        Ok(Arc::new_cyclic(|app: &Weak<App>| {
+    /// The app, with each component's instances able to reach it for chained requests.
+    fn assemble(
+        manifest: Manifest,
+        routes: Routes,
+        engine: Engine,
+        prepared: Vec<Prepared>,
+        lifecycle: Lifecycle,
+    ) -> Arc<App> {
+        Arc::new_cyclic(|app: &Weak<App>| {
+            let app: Weak<dyn LocalApp> = app.clone();
             let components = prepared
                 .into_iter()
-                .map(|(id, pre, grants)| {
-                    let instances = ComponentInstances {
+                .map(|Prepared { id, pre, grants }| {
+                    let factory = InstanceFactory {
                         id: id.clone(),
                         engine: engine.clone(),
                         pre: ProxyPre::P3(pre),
-                        lifecycle: options.lifecycle,
+                        lifecycle,
                         grants,
                         app: app.clone(),
                     };
-                    (id.to_string(), ProxyHandler::new(instances))
+                    (id.to_string(), ProxyHandler::new(factory))
                 })
                 .collect();
             App {
-                name: manifest.application.name.clone(),
+                name: manifest.application.name,
                 routes,
                 components,
-                request_timeout: options.lifecycle.request_timeout,
+                request_timeout: lifecycle.request_timeout,
+                errors: manifest.application.host_errors,
             }
-        }))
+        })
     }
 
     /// A request from outside: routed by its path over the public routes.
@@ -161,7 +158,7 @@ impl App {
                 StatusCode::NOT_FOUND,
                 Instant::now(),
             );
-            return error_response(StatusCode::NOT_FOUND, &format!("no route for {path}"));
+            return self.error_response(StatusCode::NOT_FOUND, &format!("no route for {path}"));
         };
         self.call(route, request, client).await
     }
@@ -174,6 +171,11 @@ impl App {
         Some(self.call(route, request, None).await)
     }
 
+    /// An answer of the host's own, in the shape the app asked for.
+    pub fn error_response(&self, status: StatusCode, message: &str) -> Response {
+        self.errors.response(status, message).map(body_from)
+    }
+
     async fn call(
         &self,
         route: RouteMatch<'_>,
@@ -183,7 +185,7 @@ impl App {
         let start = Instant::now();
         let component = &*route.target.component;
         let Some(handler) = self.components.get(component) else {
-            return error_response(StatusCode::NOT_FOUND, "no such component");
+            return self.error_response(StatusCode::NOT_FOUND, "no such component");
         };
         let full_url = full_url(&request);
         route.set_headers(request.headers_mut(), &full_url, client);
@@ -207,7 +209,7 @@ impl App {
             "request cut off after {:?}",
             self.request_timeout
         );
-        error_response(
+        self.error_response(
             StatusCode::GATEWAY_TIMEOUT,
             &format!(
                 "the component did not answer within {:?}",
@@ -221,15 +223,98 @@ impl App {
             self.timeout_response(component)
         } else if error.is::<InstantiationError<()>>() {
             tracing::error!(component, "cannot start an instance: {error:#}");
-            error_response(
+            self.error_response(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the component could not be started",
             )
         } else {
             tracing::error!(component, "component failed: {error:#}");
-            error_response(StatusCode::INTERNAL_SERVER_ERROR, "the component failed")
+            self.error_response(StatusCode::INTERNAL_SERVER_ERROR, "the component failed")
         }
     }
+}
+
+/// Chained requests and requests to `self` reach the app through this, handed down to every
+/// instance's outbound hooks.
+impl LocalApp for App {
+    fn chain<'a>(&'a self, component: &'a str, request: Request) -> Answer<'a, Option<Response>> {
+        Box::pin(self.dispatch_chained(component, request))
+    }
+
+    fn call_self(&self, request: Request) -> Answer<'_, Response> {
+        Box::pin(self.dispatch_public(request, None))
+    }
+}
+
+/// The databases of the app: every label some loaded component uses, opened, and every label
+/// the runtime config knows (to tell "not yours" from "no such database").
+struct AppDatabases {
+    opened: Arc<Databases>,
+    configured: Arc<[String]>,
+}
+
+impl AppDatabases {
+    /// Fails, naming the component and label, when a component uses a label no runtime config
+    /// provides.
+    fn open(manifest: &Manifest, routes: &Routes, options: &AppOptions) -> Result<Self> {
+        let runtime_config = RuntimeConfig::load(
+            options.runtime_config.as_deref(),
+            &options.working_dir,
+            &options.state_dir,
+        )?;
+        let configured: Arc<[String]> = runtime_config.sqlite_databases.keys().cloned().collect();
+        let mut labels_in_use = Vec::new();
+        for id in routes.components() {
+            for label in &manifest.components[id].sqlite_databases {
+                if !configured.contains(label) {
+                    bail!(
+                        "component `{id}` uses sqlite database `{label}`, which no runtime config \
+                         provides: add [sqlite_database.{label}] to the runtime config file{}",
+                        if options.runtime_config.is_none() {
+                            " and pass it with --runtime-config-file"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                labels_in_use.push(label.as_str());
+            }
+        }
+        let sqlite_options =
+            SqliteOptions::new(options.sqlite_durability, options.lifecycle.request_timeout);
+        let opened = Arc::new(Databases::open(
+            &runtime_config,
+            &labels_in_use,
+            &sqlite_options,
+        )?);
+        Ok(AppDatabases { opened, configured })
+    }
+}
+
+/// What the manifest and runtime config grant component `id`.
+fn grants(
+    id: &str,
+    component: &Component,
+    manifest: &Manifest,
+    variables: &AppVariables,
+    databases: &AppDatabases,
+) -> Result<Grants> {
+    let what = format!("component `{id}`");
+    let allowed_hosts = component
+        .allowed_outbound_hosts
+        .iter()
+        .map(|entry| variables.expand(entry, &format!("{what} allowed_outbound_hosts")))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Grants {
+        environment: component.environment.clone().into_iter().collect(),
+        allowed_hosts: Arc::new(AllowedHosts::parse(&allowed_hosts).context(what)?),
+        sqlite: SqliteCtx::new(
+            databases.opened.clone(),
+            databases.configured.clone(),
+            component.sqlite_databases.iter().cloned().collect(),
+        ),
+        variables: variables.for_component(manifest, id)?,
+    })
 }
 
 /// Compiles (or reads from the cache) and pre-instantiates one component, checking that it is
@@ -238,7 +323,7 @@ fn pre_instantiate(
     engine: &Engine,
     linker: &Linker<InstanceState>,
     source: &Path,
-    cache_dir: &Path,
+    cache: &CompileCache,
 ) -> Result<ServicePre<InstanceState>> {
     if !source.exists() {
         bail!(
@@ -246,7 +331,7 @@ fn pre_instantiate(
             source.display()
         );
     }
-    let compiled = engine::load_component(engine, source, cache_dir)?;
+    let compiled = cache.load(engine, source)?;
     let pre = linker
         .instantiate_pre(&compiled)
         .context("it imports an interface this host does not provide")?;
@@ -283,18 +368,6 @@ fn full_url(request: &Request) -> String {
         .unwrap_or("localhost");
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     format!("http://{host}{path}")
-}
-
-/// The host's own answers use the app's error shape, so a client sees one error format.
-pub fn error_response(status: StatusCode, message: &str) -> Response {
-    let body = serde_json::json!({ "result": false, "errors": [message] }).to_string();
-    let mut response = http::Response::new(body_from(Bytes::from(body)));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
 }
 
 /// A complete body in the type every response here carries.

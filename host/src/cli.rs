@@ -1,13 +1,14 @@
 //! The command line, shaped like Spin's: `fn-host build` and `fn-host up`.
 
 use crate::app::{App, AppOptions};
-use crate::instance::Lifecycle;
+use crate::compile_cache::CompileCache;
+use crate::instance::{Lifecycle, MIB};
 use crate::manifest::Manifest;
+use crate::server::ServerLimits;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 use wasmtime::Result;
 use wasmtime::error::Context;
 
@@ -31,7 +32,7 @@ enum Command {
         manifest: PathBuf,
     },
     /// Serve the application, as `spin up` does.
-    Up(UpArgs),
+    Up(Box<UpArgs>),
 }
 
 #[derive(Args)]
@@ -52,26 +53,42 @@ struct UpArgs {
     /// Where state lives: the `default` SQLite database is `<state-dir>/sqlite_db.db`.
     #[arg(long, default_value = ".spin")]
     state_dir: PathBuf,
-    /// Compiled components are kept here across restarts. Default: ~/.cache/fn-host.
+    /// Compiled components are kept here across restarts, in a directory only you may write.
+    /// Default: $XDG_CACHE_HOME/fn-host or ~/.cache/fn-host.
     #[arg(long)]
     cache_dir: Option<PathBuf>,
     /// Requests one instance serves before it is dropped (1 = a fresh instance per request).
-    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = Lifecycle::default().max_reuse as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
     max_instance_reuse_count: u64,
     /// Requests one instance serves at the same time.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = Lifecycle::default().max_concurrent as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
     max_instance_concurrent_reuse_count: u64,
     /// How long a request may take before it is answered 504 and its instance dropped.
-    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
-    request_timeout: Duration,
+    #[arg(long, default_value_t = Lifecycle::default().request_timeout.into())]
+    request_timeout: humantime::Duration,
     /// How long an instance without work is kept for reuse.
-    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
-    idle_instance_timeout: Duration,
+    #[arg(long, default_value_t = Lifecycle::default().idle_timeout.into())]
+    idle_instance_timeout: humantime::Duration,
     /// Largest request body accepted (bytes); larger gets 413.
-    #[arg(long, default_value_t = 1024 * 1024)]
+    #[arg(long, default_value_t = ServerLimits::default().max_request_body_bytes)]
     max_request_body_bytes: usize,
+    /// How long a client may take to send a request body once its head has arrived; slower gets
+    /// 408 and the connection is closed.
+    #[arg(long, default_value_t = ServerLimits::default().request_body_timeout.into())]
+    request_body_timeout: humantime::Duration,
+    /// Client connections served at once. Past it, the connection idle the longest is closed to
+    /// make room; if none is idle, new connections get only the health check (others 503).
+    /// Default: three quarters of the open files limit (raised to its hard limit at start).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: Option<u32>,
+    /// How long a connection may wait for its next request (keep-alive), or take to send a
+    /// request head, before it is closed.
+    #[arg(long, default_value_t = ServerLimits::default().keep_alive_timeout.into())]
+    keep_alive_timeout: humantime::Duration,
     /// Linear memory one instance may use (MiB).
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = Lifecycle::default().max_memory / MIB)]
     max_instance_memory_mib: usize,
     /// What a write survives once the component has been told it succeeded: `machine` (a power
     /// cut: each commit is synced to disk, commits arriving together share one sync) or
@@ -93,7 +110,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build { manifest } => Manifest::load(&manifest)
             .and_then(|manifest| crate::component_build::build_all(&manifest)),
-        Command::Up(args) => up(args),
+        Command::Up(args) => up(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -105,6 +122,7 @@ pub fn main() -> ExitCode {
 }
 
 fn up(args: UpArgs) -> Result<()> {
+    let open_files_limit = crate::server::connections::raise_open_files_limit();
     if args.build {
         crate::component_build::build_all(&Manifest::load(&args.manifest)?)?;
     }
@@ -112,25 +130,34 @@ fn up(args: UpArgs) -> Result<()> {
         .runtime_config_file
         .clone()
         .or_else(|| beside(&args.manifest, "runtime.toml"));
+    let cache_dir = match &args.cache_dir {
+        Some(dir) => dir.clone(),
+        None => CompileCache::default_dir()?,
+    };
     let options = AppOptions {
         manifest: args.manifest.clone(),
         runtime_config,
         working_dir: std::env::current_dir().context("cannot read the working directory")?,
         state_dir: args.state_dir.clone(),
-        cache_dir: args
-            .cache_dir
-            .clone()
-            .unwrap_or_else(crate::engine::default_cache_dir),
+        cache_dir,
         lifecycle: Lifecycle {
             max_reuse: args.max_instance_reuse_count as usize,
             max_concurrent: args.max_instance_concurrent_reuse_count as usize,
-            idle_timeout: args.idle_instance_timeout,
-            request_timeout: args.request_timeout,
-            max_memory: args.max_instance_memory_mib * 1024 * 1024,
+            idle_timeout: args.idle_instance_timeout.into(),
+            request_timeout: args.request_timeout.into(),
+            max_memory: args.max_instance_memory_mib * MIB,
         },
         sqlite_durability: args.sqlite_durability,
         max_instances: args.max_instances,
         env: std::env::vars().collect(),
+    };
+    let limits = ServerLimits {
+        max_request_body_bytes: args.max_request_body_bytes,
+        request_body_timeout: args.request_body_timeout.into(),
+        max_connections: args.max_connections.unwrap_or_else(|| {
+            crate::server::connections::default_max_connections(open_files_limit)
+        }),
+        keep_alive_timeout: args.keep_alive_timeout.into(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -138,18 +165,11 @@ fn up(args: UpArgs) -> Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let app = App::load(&options)?;
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
+        let listener = crate::server::listen(args.listen)
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let address = listener.local_addr()?;
         print_routes(&app, address);
-        crate::server::serve(
-            app,
-            listener,
-            args.max_request_body_bytes,
-            crate::server::shutdown_signal(),
-        )
-        .await
+        crate::server::serve(app, listener, limits, crate::server::shutdown_signal()).await
     })
 }
 

@@ -1,16 +1,13 @@
 //! The wasmtime engine every component runs on: pooling allocator, epoch interruption for
-//! deadlines, the WASI 0.3 async component model; components compiled once and cached on disk;
-//! the linker with every capability a guest may import.
+//! deadlines, the WASI 0.3 async component model; and the linker with every capability a guest
+//! may import. (Compiled components are kept by [`crate::compile_cache`].)
 
 use crate::instance::InstanceState;
 use crate::sqlite::{Sqlite, SqliteView};
 use crate::variables::Variables;
-use sha2::{Digest, Sha256};
-use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 use wasmtime::Result;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Linker;
 use wasmtime::error::Context;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -81,69 +78,4 @@ pub fn linker(engine: &Engine) -> Result<Linker<InstanceState>> {
         |state| &state.variables,
     )?;
     Ok(linker)
-}
-
-/// Loads the component at `source`, compiling it only when `cache_dir` has no compiled copy for
-/// these exact bytes and this engine configuration.
-pub fn load_component(engine: &Engine, source: &Path, cache_dir: &Path) -> Result<Component> {
-    let bytes = std::fs::read(source)?;
-    let cached = cache_dir.join(format!("{}.cwasm", cache_key(engine, &bytes)));
-    if cached.exists() {
-        // SAFETY: the file was written by `Component::serialize` of this host for an engine with
-        // the same compatibility hash (it is in the name), and wasmtime checks its header again.
-        match unsafe { Component::deserialize_file(engine, &cached) } {
-            Ok(component) => return Ok(component),
-            Err(error) => tracing::warn!(
-                "ignoring unreadable compiled cache {}: {error:#}",
-                cached.display()
-            ),
-        }
-    }
-    let component = Component::new(engine, &bytes)
-        .with_context(|| format!("{} is not a valid component", source.display()))?;
-    if let Err(error) = store_compiled(&component, &cached) {
-        tracing::warn!("cannot cache compiled component: {error:#}");
-    }
-    Ok(component)
-}
-
-/// Writes atomically, so a concurrent start never reads half a file.
-fn store_compiled(component: &Component, path: &Path) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let temporary = tempfile::NamedTempFile::new_in(dir)?;
-    std::fs::write(temporary.path(), component.serialize()?)?;
-    temporary.persist(path)?;
-    Ok(())
-}
-
-/// SHA-256 of the component bytes and the engine's compatibility hash.
-fn cache_key(engine: &Engine, bytes: &[u8]) -> String {
-    struct ShaHasher(Sha256);
-    impl Hasher for ShaHasher {
-        fn finish(&self) -> u64 {
-            0
-        }
-        fn write(&mut self, bytes: &[u8]) {
-            self.0.update(bytes);
-        }
-    }
-    let mut hasher = ShaHasher(Sha256::new());
-    hasher.write(bytes);
-    engine.precompile_compatibility_hash().hash(&mut hasher);
-    hasher
-        .0
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
-/// The default cache location: `$XDG_CACHE_HOME/fn-host` or `~/.cache/fn-host`.
-pub fn default_cache_dir() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("fn-host")
 }

@@ -3,8 +3,8 @@
 //! `idle_timeout` without work. A request past its deadline expires (the caller answers 504)
 //! and its instance is dropped once the others it serves finish.
 
-use crate::app::App;
-use crate::outbound::{AllowedHosts, OutboundHooks};
+use crate::allowed_hosts::AllowedHosts;
+use crate::outbound::{LocalApp, OutboundHooks};
 use crate::sqlite::SqliteCtx;
 use crate::variables::ComponentVariables;
 use std::pin::Pin;
@@ -23,20 +23,45 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 /// How instances are reused and bounded; the flags of `fn-host up`.
 #[derive(Debug, Clone, Copy)]
 pub struct Lifecycle {
+    /// Requests one instance serves before it is dropped.
     pub max_reuse: usize,
+    /// Requests one instance serves at the same time.
     pub max_concurrent: usize,
+    /// How long an instance without work is kept.
     pub idle_timeout: Duration,
+    /// How long a request may take (then 504, and its instance is dropped).
     pub request_timeout: Duration,
+    /// Linear memory one instance may grow to, in bytes.
     pub max_memory: usize,
+}
+
+/// One mebibyte, the unit of `--max-instance-memory-mib`.
+pub const MIB: usize = 1024 * 1024;
+
+impl Default for Lifecycle {
+    /// Spin 4's defaults for WASI 0.3 handlers (reuse 128, 16 at once, 1 s idle), a 30 s
+    /// deadline and 128 MiB of memory per instance.
+    fn default() -> Self {
+        Lifecycle {
+            max_reuse: 128,
+            max_concurrent: 16,
+            idle_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(30),
+            max_memory: 128 * MIB,
+        }
+    }
 }
 
 /// Everything one instance's store holds: one field per capability.
 pub struct InstanceState {
+    /// The guest's resources (connections, streams, ...).
     pub table: ResourceTable,
     wasi: WasiCtx,
     http: WasiHttpCtx,
     hooks: OutboundHooks,
+    /// `spin:sqlite`: the databases this component may open.
     pub sqlite: SqliteCtx,
+    /// `spin:variables`: this component's variables.
     pub variables: ComponentVariables,
     limits: StoreLimits,
 }
@@ -60,26 +85,35 @@ impl WasiHttpView for InstanceState {
     }
 }
 
-/// What a new instance of one component is made from.
-pub struct ComponentInstances {
+/// Makes the instances of one component (it holds none: wasmtime's `ProxyHandler` does).
+pub struct InstanceFactory {
+    /// The component id.
     pub id: Arc<str>,
+    /// The engine the component was compiled for.
     pub engine: Engine,
+    /// The component, linked and ready to instantiate.
     pub pre: ProxyPre<InstanceState>,
+    /// How its instances are reused and bounded.
     pub lifecycle: Lifecycle,
+    /// What every instance is granted.
     pub grants: Grants,
-    /// The app, for outbound requests to its components (set once the app exists).
-    pub app: Weak<App>,
+    /// The app, for outbound requests to its components (weak: the app owns this).
+    pub app: Weak<dyn LocalApp>,
 }
 
 /// What the manifest and runtime config grant every instance of one component.
 pub struct Grants {
+    /// Environment variables (`[component.<id>] environment`).
     pub environment: Vec<(String, String)>,
+    /// Where outbound requests may go.
     pub allowed_hosts: Arc<AllowedHosts>,
+    /// The databases it may open.
     pub sqlite: SqliteCtx,
+    /// Its variables, resolved.
     pub variables: ComponentVariables,
 }
 
-impl ComponentInstances {
+impl InstanceFactory {
     /// A fresh store state: a new WASI context (output tagged with the component id) and the
     /// component's grants.
     fn new_state(&self) -> InstanceState {
@@ -111,7 +145,7 @@ impl ComponentInstances {
     }
 }
 
-impl HandlerState for ComponentInstances {
+impl HandlerState for InstanceFactory {
     type StoreData = InstanceState;
     type WorkerExpiration = Expiration;
     type WorkerState = Worker;
@@ -220,7 +254,9 @@ impl WorkerState for Worker {
 /// A guest's stdout or stderr: each line becomes a log line tagged with the component id.
 #[derive(Clone)]
 pub struct GuestOutput {
+    /// The component id.
     pub component: Arc<str>,
+    /// `stdout` or `stderr`.
     pub stream: &'static str,
 }
 

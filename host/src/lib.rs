@@ -1,20 +1,31 @@
 //! `fn-host`: a Spin-compatible host on wasmtime. It reads an app's `spin.toml` and
 //! `runtime.toml` and gives each component what Spin gives it.
 //!
-//! Data flows one way: [`cli`] → [`manifest`] + [`runtime_config`] → [`app`] (components
-//! compiled by [`engine`], instances managed by [`instance`], requests routed by [`routing`]) →
-//! [`server`]. Guest imports, one module per capability: [`sqlite`], [`variables`], [`outbound`].
+//! Modules depend one way: [`cli`] → [`server`] → [`app`] → [`instance`] → the capabilities.
+//! [`app`] loads [`manifest`] (whose `{{ variable }}` templates are [`template`]) and
+//! [`runtime_config`], compiles with [`engine`] through [`compile_cache`], routes with
+//! [`routing`] and answers its own errors as [`host_errors`] says. Guest imports, one module per
+//! capability: [`sqlite`], [`variables`], [`outbound`] (whose allow-list grammar is
+//! [`allowed_hosts`]); a capability that needs the app, as service chaining does, gets it handed
+//! down as a trait ([`outbound::LocalApp`]).
 
+#![deny(missing_docs)]
+
+pub mod allowed_hosts;
 pub mod app;
 mod bindings;
 pub mod cli;
+pub mod compile_cache;
 pub mod component_build;
 pub mod engine;
+pub mod host_errors;
 pub mod instance;
 pub mod manifest;
 pub mod outbound;
 pub mod routing;
 pub mod runtime_config;
 pub mod server;
+#[allow(missing_docs)]
 pub mod sqlite;
+pub mod template;
 pub mod variables;

@@ -2,6 +2,8 @@
 //! typed values once. Anything it cannot honour is rejected with the file, the key and the reason,
 //! instead of being silently ignored.
 
+use crate::host_errors::HostErrors;
+use crate::template::{self, check_variable_name};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,32 +15,42 @@ use wasmtime::{Result, bail};
 pub struct Manifest {
     /// The directory holding `spin.toml`; component sources and build workdirs resolve against it.
     pub dir: PathBuf,
+    /// `[application]`.
     pub application: Application,
+    /// `[variables]`: the application variables, by name.
     pub variables: BTreeMap<String, VariableDecl>,
+    /// `[[trigger.http]]`, in manifest order.
     pub triggers: Vec<HttpTrigger>,
+    /// `[component.<id>]`, by id.
     pub components: BTreeMap<String, Component>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[application]`.
+#[derive(Debug, Clone)]
 pub struct Application {
+    /// The app's name.
     pub name: String,
-    #[serde(default)]
+    /// The app's version, as written.
     pub version: Option<String>,
-    #[serde(default)]
+    /// What the app is.
     pub description: Option<String>,
-    #[serde(default)]
+    /// Who wrote it.
     pub authors: Vec<String>,
+    /// How this host answers errors of its own (`[application.tool.fn-host] error_template`).
+    pub host_errors: HostErrors,
 }
 
 /// An application variable from `[variables]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VariableDecl {
+    /// The value when the environment gives none.
     #[serde(default)]
     pub default: Option<String>,
+    /// The environment must give a value (there is no default).
     #[serde(default)]
     pub required: bool,
+    /// Not to be shown (Spin keeps secrets out of its logs).
     #[serde(default)]
     pub secret: bool,
 }
@@ -46,38 +58,53 @@ pub struct VariableDecl {
 /// One `[[trigger.http]]` entry.
 #[derive(Debug, Clone)]
 pub struct HttpTrigger {
+    /// Where it listens.
     pub route: Route,
+    /// The id of the component it calls.
     pub component: String,
 }
 
 /// Where a trigger listens: a public path pattern, or nowhere (reachable only by chaining).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
+    /// A path pattern such as `/users/:id` or `/listings/...`.
     Public(String),
+    /// `{ private = true }`.
     Private,
 }
 
+/// One `[component.<id>]`.
 #[derive(Debug, Clone)]
 pub struct Component {
+    /// What it is.
     pub description: Option<String>,
     /// Absolute path of the component's Wasm file.
     pub source: PathBuf,
+    /// Where its outbound requests may go, as written (variables not yet expanded).
     pub allowed_outbound_hosts: Vec<String>,
+    /// The SQLite labels it may open.
     pub sqlite_databases: Vec<String>,
     /// Component variables: name → template (`"{{ app_var }}"` or literal text).
     pub variables: BTreeMap<String, String>,
+    /// Environment variables its instances get.
     pub environment: BTreeMap<String, String>,
+    /// How `fn-host build` builds it.
     pub build: Option<Build>,
 }
 
+/// `[component.<id>.build]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Build {
+    /// What to run.
     pub command: BuildCommand,
+    /// Where to run it, relative to the manifest's directory.
     #[serde(default)]
     pub workdir: Option<PathBuf>,
+    /// Files `spin watch` watches (read for compatibility; this host does not watch).
     #[serde(default)]
     pub watch: Vec<String>,
+    /// Environment variables of the build command.
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
 }
@@ -86,11 +113,14 @@ pub struct Build {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum BuildCommand {
+    /// One shell command.
     One(String),
+    /// Shell commands run in order.
     Many(Vec<String>),
 }
 
 impl BuildCommand {
+    /// The commands, in order.
     pub fn commands(&self) -> &[String] {
         match self {
             BuildCommand::One(command) => std::slice::from_ref(command),
@@ -105,13 +135,43 @@ impl BuildCommand {
 #[serde(deny_unknown_fields)]
 struct RawManifest {
     spin_manifest_version: toml::Value,
-    application: Application,
+    application: RawApplication,
     #[serde(default)]
     variables: BTreeMap<String, VariableDecl>,
     #[serde(default)]
     trigger: RawTriggers,
     #[serde(default)]
     component: BTreeMap<String, RawComponent>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApplication {
+    name: String,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    authors: Vec<String>,
+    #[serde(default)]
+    tool: RawTools,
+}
+
+/// `[application.tool.<name>]`: settings for tools, which Spin ignores; this host reads its own.
+#[derive(Default, Deserialize)]
+struct RawTools {
+    #[serde(default, rename = "fn-host")]
+    fn_host: RawHostSettings,
+    #[serde(flatten)]
+    _other_tools: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHostSettings {
+    #[serde(default)]
+    error_template: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -163,6 +223,9 @@ struct RawComponent {
     environment: BTreeMap<String, String>,
     #[serde(default)]
     build: Option<Build>,
+    /// `[component.<id>.tool.<name>]`: settings for other tools, ignored as Spin ignores them.
+    #[serde(default, rename = "tool")]
+    _tool: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -223,10 +286,28 @@ impl Manifest {
         }
         Ok(Manifest {
             dir,
-            application: raw.application,
+            application: Application::from_raw(raw.application)?,
             variables: raw.variables,
             triggers,
             components,
+        })
+    }
+}
+
+impl Application {
+    fn from_raw(raw: RawApplication) -> Result<Self> {
+        let host_errors = match &raw.tool.fn_host.error_template {
+            Some(template) => {
+                HostErrors::json(template).context("application.tool.fn-host.error_template")?
+            }
+            None => HostErrors::PlainText,
+        };
+        Ok(Application {
+            name: raw.name,
+            version: raw.version,
+            description: raw.description,
+            authors: raw.authors,
+            host_errors,
         })
     }
 }
@@ -250,8 +331,8 @@ impl Component {
         }
         for (name, template) in &raw.variables {
             check_variable_name(name).with_context(|| format!("variables.{name}"))?;
-            for reference in crate::variables::template_references(template)
-                .with_context(|| format!("variables.{name}"))?
+            for reference in
+                template::references(template).with_context(|| format!("variables.{name}"))?
             {
                 if !app_variables.contains_key(reference) {
                     bail!(
@@ -323,20 +404,6 @@ fn check_component_id(id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Spin's rule for variable names: lowercase letters, digits and '_', starting with a letter.
-pub fn check_variable_name(name: &str) -> Result<()> {
-    let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if !valid {
-        bail!(
-            "variable name {name:?} must be lowercase letters, digits and '_', starting with a letter"
-        );
-    }
-    Ok(())
-}
-
 fn check_label(label: &str) -> Result<()> {
     let valid = !label.is_empty()
         && label
@@ -401,10 +468,6 @@ source = "/abs/hidden.wasm"
         Manifest::parse(text, PathBuf::from("/app"))
     }
 
-    fn error(text: &str) -> String {
-        format!("{:#}", parse(text).unwrap_err())
-    }
-
     #[test]
     fn parses_triggers_components_and_variables() {
         let manifest = parse(MINIMAL).unwrap();
@@ -426,58 +489,26 @@ source = "/abs/hidden.wasm"
     }
 
     #[test]
-    fn rejects_other_manifest_versions() {
-        let text = MINIMAL.replace("spin_manifest_version = 2", "spin_manifest_version = 1");
-        assert!(error(&text).contains("spin_manifest_version"));
-    }
-
-    #[test]
-    fn names_unknown_keys() {
-        let text = MINIMAL.replace(
-            "source = \"hello.wasm\"",
-            "source = \"hello.wasm\"\nfiles = [\"x\"]",
-        );
-        assert!(
-            error(&text).contains("unknown field `files`"),
-            "{}",
-            error(&text)
-        );
-    }
-
-    #[test]
-    fn rejects_trigger_for_undefined_component() {
-        let text = MINIMAL.replace("component = \"hello\"", "component = \"nope\"");
-        let message = error(&text);
-        assert!(
-            message.contains("trigger.http[0]") && message.contains("`nope`"),
-            "{message}"
-        );
-    }
-
-    #[test]
-    fn rejects_template_referring_to_undeclared_variable() {
-        let text = MINIMAL.replace("{{ greeting }}", "{{ missing }}");
-        let message = error(&text);
-        assert!(
-            message.contains("component.hello") && message.contains("missing"),
-            "{message}"
-        );
-    }
-
-    #[test]
-    fn rejects_bad_routes_and_ids() {
-        assert!(error(&MINIMAL.replace("/hello/...", "/a/.../b")).contains("may only end"));
-        assert!(error(&MINIMAL.replace("/hello/...", "hello")).contains("starts with '/'"));
-        assert!(error(&MINIMAL.replace("/hello/...", "/hello/*")).contains("`/...`"));
+    fn reads_its_own_tool_settings_and_ignores_other_tools() {
         let text = MINIMAL
-            .replace("[component.hello]", "[component.Hello]")
-            .replace("[component.hello.variables]", "[component.Hello.variables]");
-        assert!(error(&text).contains("kebab-case"));
-    }
-
-    #[test]
-    fn variable_needs_default_or_required() {
-        let text = MINIMAL.replace("greeting = { default = \"hi\" }", "greeting = { }");
-        assert!(error(&text).contains("variables.greeting"));
+            .replace(
+                "name = \"demo\"",
+                "name = \"demo\"\n[application.tool.fn-host]\n\
+                 error_template = '{\"error\": \"{message}\"}'\n\
+                 [application.tool.other]\nanything = 1",
+            )
+            .replace(
+                "[component.hidden]",
+                "[component.hello.tool.other]\nanything = 2\n[component.hidden]",
+            );
+        let manifest = parse(&text).unwrap();
+        assert_eq!(
+            manifest.application.host_errors,
+            HostErrors::Json(r#"{"error": "{message}"}"#.into())
+        );
+        assert_eq!(
+            parse(MINIMAL).unwrap().application.host_errors,
+            HostErrors::PlainText
+        );
     }
 }

@@ -12,6 +12,9 @@ use wasmtime::{Result, bail};
 /// Answered by the host itself, as Spin does.
 pub const HEALTH_PATH: &str = "/.well-known/spin/health";
 
+/// The headers only the host sets (header names are lower-case in `http`).
+const SPIN_HEADER_PREFIX: &str = "spin-";
+
 /// The public routes of the app, and each component's routes for chained requests.
 pub struct Routes {
     public: Router,
@@ -27,6 +30,7 @@ type Router = routefinder::Router<Arc<RouteTarget>>;
 /// What a trigger routes to.
 #[derive(Debug)]
 pub struct RouteTarget {
+    /// The component id.
     pub component: Arc<str>,
     /// The route as written (`/listings/...`), empty for a private route.
     raw_route: String,
@@ -36,12 +40,14 @@ pub struct RouteTarget {
 
 /// A request matched to a route.
 pub struct RouteMatch<'a> {
+    /// The route's trigger.
     pub target: &'a RouteTarget,
     path_info: String,
     params: Vec<(String, String)>,
 }
 
 impl Routes {
+    /// The routes of `triggers`; two triggers on one route are an error.
     pub fn new(triggers: &[HttpTrigger]) -> Result<Self> {
         let mut routes = Routes {
             public: Router::new(),
@@ -125,8 +131,18 @@ impl<'a> RouteMatch<'a> {
         }
     }
 
-    /// Sets Spin's `spin-*` headers on a request reaching the component.
+    /// Sets Spin's `spin-*` headers on a request reaching the component, after removing every
+    /// `spin-*` header the request came with: a client (or a chaining component) cannot pass
+    /// its own `spin-path-match-id` or `spin-client-addr` off as the host's.
     pub fn set_headers(&self, headers: &mut HeaderMap, full_url: &str, client: Option<SocketAddr>) {
+        let inbound: Vec<HeaderName> = headers
+            .keys()
+            .filter(|name| name.as_str().starts_with(SPIN_HEADER_PREFIX))
+            .cloned()
+            .collect();
+        for name in inbound {
+            headers.remove(name);
+        }
         let mut set = |name: &str, value: &str| {
             if let (Ok(name), Ok(value)) = (
                 HeaderName::from_bytes(name.as_bytes()),
@@ -257,6 +273,36 @@ mod tests {
             get("spin-full-url"),
             "http://localhost:3000/users/42/posts/7/comments?x=1"
         );
+    }
+
+    #[test]
+    fn inbound_spin_headers_are_replaced_not_kept() {
+        let routes = routes(&[("/users/:id", "users")]);
+        let found = routes.find("/users/42").unwrap();
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("spin-path-match-id", "1337"),
+            ("spin-client-addr", "10.0.0.1:1"),
+            ("spin-x", "1"),
+            ("x-spin-kept", "not a spin header"),
+        ] {
+            headers.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        found.set_headers(&mut headers, "http://localhost/users/42", None);
+        let values = |name: &str| -> Vec<&str> {
+            headers
+                .get_all(name)
+                .iter()
+                .map(|v| v.to_str().unwrap())
+                .collect()
+        };
+        assert_eq!(values("spin-path-match-id"), ["42"]);
+        assert!(values("spin-client-addr").is_empty());
+        assert!(values("spin-x").is_empty());
+        assert_eq!(values("x-spin-kept"), ["not a spin header"]);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub const DEFAULT_LABEL: &str = "default";
 /// Label → where its database lives, with the built-in `default` label included.
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeConfig {
+    /// Label → where its database lives.
     pub sqlite_databases: BTreeMap<String, DatabaseLocation>,
 }
 
@@ -23,7 +24,12 @@ pub enum DatabaseLocation {
     /// A SQLite file on this machine.
     File(PathBuf),
     /// A database on a libSQL server, reached over HTTP(S): how several hosts share one.
-    Libsql { url: String, token: String },
+    Libsql {
+        /// The server's URL.
+        url: String,
+        /// Its access token.
+        token: String,
+    },
 }
 
 #[derive(Deserialize)]

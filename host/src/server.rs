@@ -1,11 +1,15 @@
-//! The HTTP/1.1 server in front of the app: keep-alive connections, the request body limit,
-//! the health endpoint, and a graceful shutdown on SIGINT/SIGTERM.
+//! The HTTP/1.1 server in front of the app: the connection limit ([`connections`]), keep-alive
+//! with an idle timeout, request bodies read within a size limit and a deadline ([`body`]), the
+//! health endpoint, and a graceful shutdown on SIGINT/SIGTERM.
 
-use crate::app::{self, App};
+pub mod body;
+pub mod connections;
+
+use crate::app::{self, App, Response};
 use crate::routing::HEALTH_PATH;
 use bytes::Bytes;
-use http::StatusCode;
-use http_body_util::{BodyExt, Limited};
+use connections::{Admission, Connections, HEALTH_ONLY_HEAD_TIMEOUT, Slot};
+use http::{HeaderValue, StatusCode};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -14,20 +18,71 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, watch};
 use wasmtime::Result;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// What the server allows its clients; the flags of `fn-host up`.
+#[derive(Debug, Clone)]
+pub struct ServerLimits {
+    /// Largest request body accepted (larger gets 413).
+    pub max_request_body_bytes: usize,
+    /// How long a client may take to send a request body once its head has arrived (then 408).
+    pub request_body_timeout: Duration,
+    /// Connections served at once (see [`connections`] for what happens past it).
+    pub max_connections: u32,
+    /// How long a connection may wait for its next request head: idle keep-alive time, and the
+    /// time to send a head.
+    pub keep_alive_timeout: Duration,
+}
+
+impl Default for ServerLimits {
+    /// 1 MiB bodies within 30 s; connections from the open files limit as it is; 75 s keep-alive.
+    fn default() -> Self {
+        let open_files = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+        ServerLimits {
+            max_request_body_bytes: 1024 * 1024,
+            request_body_timeout: Duration::from_secs(30),
+            max_connections: connections::default_max_connections(open_files),
+            // Longer than the 60 s idle timeout most load balancers and proxies default to
+            // (nginx upstream keep-alive, AWS ALB), so the proxy closes an idle connection
+            // first and never sends a request on one this host has just closed.
+            keep_alive_timeout: Duration::from_secs(75),
+        }
+    }
+}
+
+/// Connections the kernel queues for `accept` (it caps this at `net.core.somaxconn`). The usual
+/// 128 overflows under a burst of connections, and a connection dropped from a full queue is
+/// retried by its client only after a second.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listener on `address`, with a queue for bursts of new connections.
+pub fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if address.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a restarted host can listen on the same port at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then drains open connections.
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
-    max_body: usize,
+    limits: ServerLimits,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
-    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    let limits = Arc::new(limits);
+    let connections = Connections::new(limits.max_connections);
+    let (closing, closing_watch) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, client) = tokio::select! {
@@ -42,76 +97,167 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let admission = tokio::select! {
+            admission = connections.admit() => admission,
+            () = &mut shutdown => break,
+        };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let service = service_fn(move |request| {
-            let app = app.clone();
-            async move { Ok::<_, Infallible>(handle(&app, request, client, max_body).await) }
-        });
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(Duration::from_secs(30))
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = connections.watch(connection);
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!("connection from {client} ended: {error}");
+        match admission {
+            Admission::Full(slot) => {
+                let connection = AppConnection {
+                    app: app.clone(),
+                    limits: limits.clone(),
+                    client,
+                    slot,
+                };
+                tokio::spawn(connection.serve(stream, closing_watch.clone()));
             }
-        });
+            Admission::HealthOnly(reserve) => {
+                tokio::spawn(serve_health_only(app.clone(), stream, client, reserve));
+            }
+        }
     }
     tracing::info!("shutting down: finishing requests in flight");
     crate::instance::shutting_down();
+    let _ = closing.send(true);
     tokio::select! {
-        () = connections.shutdown() => {}
+        () = connections.all_closed() => {}
         () = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("gave up waiting for open requests"),
     }
     Ok(())
+}
+
+/// A connection with a full slot.
+struct AppConnection {
+    app: Arc<App>,
+    limits: Arc<ServerLimits>,
+    client: SocketAddr,
+    slot: Slot,
+}
+
+impl AppConnection {
+    /// Serves requests until the client leaves, the connection idles out, it is asked to make
+    /// room, or the server shuts down; the last two let a request in progress finish.
+    async fn serve(self, stream: TcpStream, mut closing: watch::Receiver<bool>) {
+        let AppConnection {
+            app,
+            limits,
+            client,
+            slot,
+        } = self;
+        let keep_alive_timeout = limits.keep_alive_timeout;
+        let requests = slot.requests();
+        let service = service_fn(move |request| {
+            let in_progress = requests.start();
+            let app = app.clone();
+            let limits = limits.clone();
+            async move {
+                let response = handle(&app, request, client, &limits).await;
+                Ok::<_, Infallible>(response.map(|body| in_progress.wrap(body)))
+            }
+        });
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            // hyper starts this timer whenever it waits for a request head, from the connection's
+            // start and again after each response: it is the keep-alive idle timeout.
+            .header_read_timeout(keep_alive_timeout)
+            .serve_connection(TokioIo::new(stream), service);
+        let mut connection = std::pin::pin!(connection);
+        tokio::select! {
+            ended = connection.as_mut() => return report(ended, client),
+            () = slot.asked_to_make_room() => {
+                tracing::debug!("closing the idle connection from {client} to make room");
+            }
+            _ = closing.wait_for(|closing| *closing) => {}
+        }
+        // No request in progress (none can start while the connection is not polled): close now,
+        // even in the middle of a request head, which must not hold a slot for long.
+        if slot.is_idle() {
+            return;
+        }
+        // A request in progress finishes first; the connection closes after its response.
+        connection.as_mut().graceful_shutdown();
+        report(connection.await, client);
+    }
+}
+
+fn report(ended: hyper::Result<()>, client: SocketAddr) {
+    if let Err(error) = ended {
+        tracing::debug!("connection from {client} ended: {error}");
+    }
+}
+
+/// A connection from the health-only reserve: one request, health or 503.
+async fn serve_health_only(
+    app: Arc<App>,
+    stream: TcpStream,
+    client: SocketAddr,
+    _reserve: OwnedSemaphorePermit,
+) {
+    let service = service_fn(move |request: http::Request<Incoming>| {
+        let response = if request.uri().path() == HEALTH_PATH {
+            health()
+        } else {
+            let mut response = app.error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is at its connection limit; try again shortly",
+            );
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+        };
+        async { Ok::<_, Infallible>(response) }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEALTH_ONLY_HEAD_TIMEOUT)
+        .keep_alive(false)
+        .serve_connection(TokioIo::new(stream), service);
+    report(connection.await, client);
+}
+
+/// `/.well-known/spin/health`, as Spin answers it.
+fn health() -> Response {
+    http::Response::new(app::body_from(Bytes::from_static(b"OK")))
 }
 
 async fn handle(
     app: &App,
     request: http::Request<Incoming>,
     client: SocketAddr,
-    max_body: usize,
-) -> app::Response {
+    limits: &ServerLimits,
+) -> Response {
     if request.uri().path() == HEALTH_PATH {
-        return http::Response::new(app::body_from(Bytes::from_static(b"OK")));
+        return health();
     }
     let start = Instant::now();
     let (parts, body) = request.into_parts();
-    let too_large = || {
-        app::log_request(
-            &parts.method,
-            parts.uri.path(),
-            "-",
-            StatusCode::PAYLOAD_TOO_LARGE,
-            start,
-        );
-        let mut response = app::error_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("request body is larger than {max_body} bytes"),
-        );
-        // The rest of the body is not read, so this connection cannot carry another request.
-        response.headers_mut().insert(
-            http::header::CONNECTION,
-            http::HeaderValue::from_static("close"),
-        );
-        response
-    };
-    let declared = parts
+    let declared_length = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > max_body as u64) {
-        return too_large();
-    }
-    // Buffered (within the limit) so an over-long chunked body is a clean 413 as well.
-    let body = match Limited::new(body, max_body).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => return too_large(),
+    let read = body::read(
+        body,
+        declared_length,
+        limits.max_request_body_bytes,
+        limits.request_body_timeout,
+    )
+    .await;
+    let body = match read {
+        Ok(body) => body,
         Err(error) => {
-            tracing::debug!("cannot read request body from {client}: {error}");
-            return app::error_response(StatusCode::BAD_REQUEST, "cannot read the request body");
+            let status = error.status();
+            app::log_request(&parts.method, parts.uri.path(), "-", status, start);
+            if let body::BodyError::Unreadable(cause) = &error {
+                tracing::debug!("cannot read the request body from {client}: {cause}");
+            }
+            let mut response = app.error_response(status, &error.message());
+            // The rest of the body is not read, so this connection cannot carry another request.
+            response
+                .headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            return response;
         }
     };
     let request = http::Request::from_parts(parts, app::body_from(body));

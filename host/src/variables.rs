@@ -5,6 +5,7 @@
 
 use crate::bindings::spin::variables::variables::{self, Error};
 use crate::manifest::Manifest;
+use crate::template;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use wasmtime::component::{Accessor, HasData};
@@ -44,7 +45,7 @@ impl AppVariables {
 
     /// Expands `template` with application variables; `what` names its use in the error.
     pub fn expand(&self, template: &str, what: &str) -> Result<String> {
-        expand(template, |reference| match self.0.get(reference) {
+        template::expand(template, |reference| match self.0.get(reference) {
             Some(Some(value)) => Ok(value.as_str()),
             Some(None) => bail!(
                 "{what} needs application variable `{reference}`, which has no value: \
@@ -68,40 +69,6 @@ impl AppVariables {
     }
 }
 
-/// Expands a template (`"http://{{ host }}:{{ port }}"`), looking references up with `lookup`.
-pub fn expand<'a, 'b>(
-    template: &'a str,
-    mut lookup: impl FnMut(&'a str) -> Result<&'b str>,
-) -> Result<String> {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let Some(len) = rest[start..].find("}}") else {
-            bail!("unclosed `{{{{` in {template:?}");
-        };
-        let reference = rest[start + 2..start + len].trim();
-        crate::manifest::check_variable_name(reference)?;
-        out.push_str(lookup(reference)?);
-        rest = &rest[start + len + 2..];
-    }
-    if rest.contains("}}") {
-        bail!("unopened `}}}}` in {template:?}");
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-/// The application variables a template refers to.
-pub fn template_references(template: &str) -> Result<Vec<&str>> {
-    let mut references = Vec::new();
-    expand(template, |reference| {
-        references.push(reference);
-        Ok("")
-    })?;
-    Ok(references)
-}
-
 /// [`HasData`] marker for the `spin:variables` implementation.
 pub struct Variables;
 
@@ -113,7 +80,7 @@ impl variables::Host for &ComponentVariables {}
 
 impl<T> variables::HostWithStore<T> for Variables {
     async fn get(store: &Accessor<T, Self>, name: String) -> Result<Result<String, Error>> {
-        if crate::manifest::check_variable_name(&name).is_err() {
+        if template::check_variable_name(&name).is_err() {
             return Ok(Err(Error::InvalidName(name)));
         }
         Ok(store.with(|mut access| {
@@ -189,16 +156,5 @@ mod tests {
             .to_string();
         assert!(message.contains("`web`"), "{message}");
         assert!(message.contains("SPIN_VARIABLE_TOKEN"), "{message}");
-    }
-
-    #[test]
-    fn malformed_templates_are_errors() {
-        assert!(template_references("{{ open").is_err());
-        assert!(template_references("close }}").is_err());
-        assert!(template_references("{{ Bad-Name }}").is_err());
-        assert_eq!(
-            template_references("a{{x}}b{{ y }}").unwrap(),
-            vec!["x", "y"]
-        );
     }
 }

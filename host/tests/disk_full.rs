@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Client, HostOptions, fn_host, fresh_dir, repo_root, try_post};
+use support::{Client, app_with_databases_in, fresh_dir, try_post};
 
 const WRITERS: usize = 16;
 
@@ -21,21 +21,7 @@ fn a_full_disk_fails_the_writes_it_cannot_store_and_loses_none_acknowledged() {
     let Some(disk) = Tmpfs::mount(&dir.join("disk"), "1m") else {
         return;
     };
-    let runtime_config = dir.join("runtime.toml");
-    std::fs::write(
-        &runtime_config,
-        format!(
-            "[sqlite_database.listings]\ntype = \"spin\"\npath = \"{0}/listings.db\"\n\
-             [sqlite_database.users]\ntype = \"spin\"\npath = \"{0}/users.db\"\n",
-            disk.path.display()
-        ),
-    )
-    .expect("write runtime config");
-    let options = || {
-        HostOptions::new(fn_host(), repo_root().join("spin.toml"))
-            .runtime_config(&runtime_config)
-            .in_dir(&dir)
-    };
+    let options = || app_with_databases_in(&dir, &disk.path);
     let host = options().start();
 
     let acknowledged = Arc::new(Mutex::new(Vec::<i64>::new()));

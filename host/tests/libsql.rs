@@ -72,9 +72,16 @@ fn a_guest_sees_on_libsql_what_it_sees_on_a_local_file() {
                 }
             }
             _ if rowid_lags => {
-                assert_eq!(file.replace("rowid 3", "rowid 2"), libsql, "line {line}")
+                assert_eq!(
+                    file.replace("rowid 3", "rowid 2"),
+                    libsql,
+                    "line {line}\non a file:\n{on_file}\non libSQL:\n{on_libsql}"
+                )
             }
-            _ => assert_eq!(file, libsql, "line {line}"),
+            _ => assert_eq!(
+                file, libsql,
+                "line {line}\non a file:\n{on_file}\non libSQL:\n{on_libsql}"
+            ),
         }
     }
     assert_eq!(on_file.lines().count(), on_libsql.lines().count());

@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Client, Host, HostOptions, find_tool, fn_host, fresh_dir, repo_root, try_post};
+use support::{Client, Host, app_with_databases_in, find_tool, fresh_dir, ids, try_post};
 
 const WRITERS: usize = 48;
 const LOAD: Duration = Duration::from_secs(3);
@@ -87,18 +87,8 @@ impl std::fmt::Display for Outcome {
 fn power_cut_round(lazyfs: &Path, args: &[&str]) -> Outcome {
     let dir = fresh_dir();
     let mount = LazyFs::mount(lazyfs, &dir);
-    let runtime_config = dir.join("runtime.toml");
-    std::fs::write(
-        &runtime_config,
-        format!(
-            "[sqlite_database.listings]\ntype = \"spin\"\npath = \"{0}/listings.db\"\n\
-             [sqlite_database.users]\ntype = \"spin\"\npath = \"{0}/users.db\"\n",
-            mount.data.display()
-        ),
-    )
-    .expect("write runtime config");
     let start = || {
-        let mut options = app_options(&runtime_config).in_dir(&dir);
+        let mut options = app_with_databases_in(&dir, &mount.data);
         for arg in args {
             options = options.arg(arg);
         }
@@ -148,10 +138,6 @@ fn power_cut_round(lazyfs: &Path, args: &[&str]) -> Outcome {
     drop(mount);
     let _ = std::fs::remove_dir_all(&dir);
     outcome
-}
-
-fn app_options(runtime_config: &Path) -> HostOptions {
-    HostOptions::new(fn_host(), repo_root().join("spin.toml")).runtime_config(runtime_config)
 }
 
 /// Writes through the three write endpoints in turn, recording what was acknowledged.
@@ -212,11 +198,11 @@ fn post(url: &str, path: &str, content_type: &str, body: String) -> Option<Value
 
 fn stored_users(host: &Host, acknowledged: &[i64]) -> BTreeSet<i64> {
     let mut found = BTreeSet::new();
-    for ids in acknowledged.chunks(100) {
-        let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-        let reply = host.get(&format!("/users?ids={}", ids.join(",")));
+    for batch in acknowledged.chunks(100) {
+        let batch: Vec<String> = batch.iter().map(i64::to_string).collect();
+        let reply = host.get(&format!("/users?ids={}", batch.join(",")));
         assert_eq!(reply.status, 200, "{}", reply.body);
-        found.extend(ids_of(&reply.json()["users"]));
+        found.extend(ids(&reply.json()["users"]));
     }
     found
 }
@@ -226,22 +212,13 @@ fn stored_listings(host: &Host) -> BTreeSet<i64> {
     for page in 1.. {
         let reply = host.get(&format!("/listings?page_size=100&page_num={page}"));
         assert_eq!(reply.status, 200, "{}", reply.body);
-        let ids = ids_of(&reply.json()["listings"]);
+        let ids = ids(&reply.json()["listings"]);
         if ids.is_empty() {
             break;
         }
         found.extend(ids);
     }
     found
-}
-
-fn ids_of(items: &Value) -> Vec<i64> {
-    items
-        .as_array()
-        .expect("an array")
-        .iter()
-        .map(|item| item["id"].as_i64().expect("an id"))
-        .collect()
 }
 
 /// The LazyFS binary, or `None` (with the reason printed) when this machine has none.

@@ -39,6 +39,16 @@ impl Reply {
     }
 }
 
+/// The `id` of each object in a JSON array, e.g. a page of listings.
+pub fn ids(items: &Value) -> Vec<i64> {
+    items
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|item| item["id"].as_i64().expect("an id"))
+        .collect()
+}
+
 /// Requests to an app at [`Client::url`]: a host, a cluster's balancer, either. Every request
 /// goes on a new connection.
 pub trait Client {
@@ -92,8 +102,13 @@ pub(crate) fn send(request: http::Request<Vec<u8>>) -> Reply {
     reply(agent().run(request))
 }
 
-/// `POST`s `body` to `url`, which may belong to a host that is gone: no answer is an `Err`, not
-/// a panic, for load that races a crash.
+/// `GET`s `url`, which may belong to a host that is gone or overwhelmed: no answer is an `Err`,
+/// not a panic, for load that races a crash or a flood.
+pub fn try_get(url: &str) -> Result<Reply, String> {
+    read_reply(agent().get(url).call().map_err(|error| error.to_string())?)
+}
+
+/// `POST`s `body` to `url`, as [`try_get`] does.
 pub fn try_post(url: &str, content_type: &str, body: &[u8]) -> Result<Reply, String> {
     let response = agent()
         .post(url)

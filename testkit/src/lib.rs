@@ -26,7 +26,7 @@ mod tools;
 mod wire;
 
 pub use balancer::{SERVED_BY, balancer_program};
-pub use client::{Client, Reply, try_post};
+pub use client::{Client, Reply, ids, try_get, try_post};
 pub use cluster::{Cluster, ClusterPrograms};
 pub use host::Host;
 pub use options::{HostOptions, RunOptions};

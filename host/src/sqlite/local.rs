@@ -4,10 +4,9 @@
 
 use super::SqliteOptions;
 use super::connection::{Connection, Guard, Kind};
-use super::statement::{self, Effects, Rest, Sinks, Started, Stats};
+use super::statement::{self, Effects, Memo, Rest, Sinks, Started, Stats};
 use super::writer::{Scope, SessionId, Writer};
 use crate::bindings::spin::sqlite::sqlite::{Error, Value};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,10 +14,6 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use wasmtime::Result;
 use wasmtime::error::Context as _;
-
-/// Statement kinds remembered per database; past this the memory starts over (a guest that
-/// builds SQL text per request must not grow it without bound).
-const MAX_REMEMBERED_KINDS: usize = 1024;
 
 /// One database file.
 pub struct LocalDatabase {
@@ -30,7 +25,7 @@ pub struct LocalDatabase {
     read_slots: Arc<Semaphore>,
     max_readers: usize,
     /// What each statement text does, learned when it is first prepared.
-    kinds: Mutex<HashMap<Box<str>, Kind>>,
+    kinds: Memo<Kind>,
     statement_timeout: Duration,
 }
 
@@ -50,22 +45,9 @@ impl LocalDatabase {
             readers: Mutex::new(vec![first_reader]),
             read_slots: Arc::new(Semaphore::new(max_readers)),
             max_readers,
-            kinds: Mutex::new(HashMap::new()),
+            kinds: Memo::new(),
             statement_timeout: options.statement_timeout,
         }))
-    }
-
-    fn kind_of(&self, sql: &str) -> Option<Kind> {
-        self.kinds.lock().ok()?.get(sql).copied()
-    }
-
-    fn remember(&self, sql: &str, kind: Kind) {
-        if let Ok(mut kinds) = self.kinds.lock() {
-            if kinds.len() >= MAX_REMEMBERED_KINDS {
-                kinds.clear();
-            }
-            kinds.insert(sql.into(), kind);
-        }
     }
 
     /// Runs `work` with a reader (or the error of getting one) on a blocking thread, within
@@ -116,7 +98,7 @@ impl LocalDatabase {
 
     /// What `sql` does, preparing it on a reader the first time it is seen.
     async fn classify(self: &Arc<Self>, sql: &str) -> Result<Kind, Error> {
-        if let Some(kind) = self.kind_of(sql) {
+        if let Some(kind) = self.kinds.get(sql) {
             return Ok(kind);
         }
         let text = sql.to_owned();
@@ -125,7 +107,7 @@ impl LocalDatabase {
             .await?
             .await
             .unwrap_or_else(|_| Err(statement::task_ended()))?;
-        self.remember(sql, kind);
+        self.kinds.remember(sql, kind);
         Ok(kind)
     }
 

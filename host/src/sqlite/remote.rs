@@ -3,9 +3,8 @@
 //! and persists writes; this side reuses connections, keeps a guest transaction on one server
 //! stream, and bounds every statement by the request deadline.
 
-use super::statement::{Collected, Effects, Rest, Started, Stats};
+use super::statement::{Collected, Effects, Memo, Rest, Started, Stats};
 use crate::bindings::spin::sqlite::sqlite::{Error, RowResult, Value};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wasmtime::Result;
@@ -13,8 +12,6 @@ use wasmtime::error::Context as _;
 
 /// Idle connections kept per database.
 const MAX_IDLE_CONNECTIONS: usize = 16;
-/// Statement shapes remembered per database (see [`RemoteDatabase::has_columns`]).
-const MAX_REMEMBERED_SHAPES: usize = 1024;
 
 /// One database on a libSQL server.
 pub struct RemoteDatabase {
@@ -23,7 +20,7 @@ pub struct RemoteDatabase {
     idle: Mutex<Vec<libsql::Connection>>,
     /// Whether each statement text has result columns, learned when it first runs: one without
     /// then goes in a single round trip, with no need to describe it first.
-    has_columns: Mutex<HashMap<Box<str>, bool>>,
+    has_columns: Memo<bool>,
     statement_timeout: Duration,
 }
 
@@ -39,7 +36,7 @@ impl RemoteDatabase {
             client,
             url: url.to_owned(),
             idle: Mutex::default(),
-            has_columns: Mutex::default(),
+            has_columns: Memo::new(),
             statement_timeout,
         }))
     }
@@ -62,19 +59,6 @@ impl RemoteDatabase {
         }
     }
 
-    fn shape(&self, sql: &str) -> Option<bool> {
-        self.has_columns.lock().ok()?.get(sql).copied()
-    }
-
-    fn remember(&self, sql: &str, has_columns: bool) {
-        if let Ok(mut shapes) = self.has_columns.lock() {
-            if shapes.len() >= MAX_REMEMBERED_SHAPES {
-                shapes.clear();
-            }
-            shapes.insert(sql.into(), has_columns);
-        }
-    }
-
     /// Runs one statement on `connection` to its end.
     async fn run(
         &self,
@@ -93,7 +77,7 @@ impl RemoteDatabase {
                 changes: changes_rows(sql).then(|| connection.changes()),
             }
         };
-        if self.shape(sql) == Some(false) {
+        if self.has_columns.get(sql) == Some(false) {
             connection
                 .execute(sql, parameters)
                 .await
@@ -106,7 +90,7 @@ impl RemoteDatabase {
             .iter()
             .map(|column| column.name().to_owned())
             .collect();
-        self.remember(sql, !columns.is_empty());
+        self.has_columns.remember(sql, !columns.is_empty());
         if columns.is_empty() {
             statement
                 .execute(parameters)

@@ -5,12 +5,40 @@
 use super::connection::{Abandon, Connection, Guard};
 use crate::bindings::spin::sqlite::sqlite::{Error, RowResult, Value};
 use rusqlite::types::{ToSqlOutput, ValueRef};
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 use tokio::sync::{mpsc, oneshot};
 
 /// Rows handed to the guest per stream read; also what the first reply carries inline, so a
 /// typical page needs no second hop.
 const ROW_BATCH: usize = 64;
+/// Statement texts a [`Memo`] remembers before it starts over.
+const MEMO_CAPACITY: usize = 1024;
+
+/// What is known of each statement text of one database, learned when it first runs. Past
+/// [`MEMO_CAPACITY`] texts it starts over: a guest that builds SQL text per request must not
+/// grow it without bound.
+pub struct Memo<T>(Mutex<HashMap<Box<str>, T>>);
+
+impl<T: Copy> Memo<T> {
+    pub fn new() -> Self {
+        Memo(Mutex::new(HashMap::new()))
+    }
+
+    pub fn get(&self, sql: &str) -> Option<T> {
+        self.0.lock().ok()?.get(sql).copied()
+    }
+
+    pub fn remember(&self, sql: &str, value: T) {
+        if let Ok(mut known) = self.0.lock() {
+            if known.len() >= MEMO_CAPACITY {
+                known.clear();
+            }
+            known.insert(sql.into(), value);
+        }
+    }
+}
 
 /// How a statement started: its columns and first rows, and either its outcome (when it fit in
 /// the first batch) or the channels the rest arrives on.

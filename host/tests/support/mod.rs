@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 pub use testkit::*;
 
 /// The `fn-host` binary Cargo built for these tests.
@@ -22,4 +22,22 @@ pub fn test_app() -> HostOptions {
     HostOptions::new(fn_host(), &manifest)
         .runtime_config(manifest.with_file_name("runtime.toml"))
         .env("SPIN_VARIABLE_SECRET_TOKEN", "t0ken")
+}
+
+/// The repository's app on this fn-host, with both its databases as files in `data` (say, on a
+/// file system a test controls) through a runtime config written into `dir`, its working dir.
+pub fn app_with_databases_in(dir: &Path, data: &Path) -> HostOptions {
+    let runtime_config = dir.join("runtime.toml");
+    std::fs::write(
+        &runtime_config,
+        format!(
+            "[sqlite_database.listings]\ntype = \"spin\"\npath = \"{0}/listings.db\"\n\
+             [sqlite_database.users]\ntype = \"spin\"\npath = \"{0}/users.db\"\n",
+            data.display()
+        ),
+    )
+    .expect("write the runtime config");
+    HostOptions::new(fn_host(), repo_root().join("spin.toml"))
+        .runtime_config(runtime_config)
+        .in_dir(dir)
 }
