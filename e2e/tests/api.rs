@@ -1,11 +1,12 @@
 //! The seven endpoints of the app, end to end: the repository's `spin.toml` and `runtime.toml`
-//! on each host (fn-host, and Spin when there is one), over HTTP. Shapes, defaults, order,
+//! on each target (fn-host; Spin and a cluster behind a balancer when they can run), over HTTP. Shapes, defaults, order,
 //! paging, filters and every error.
 
 mod support;
 
 use serde_json::{Value, json};
-use support::{HostProgram, PublicApi, app_on, ids, on_each_host};
+use std::process::ExitStatus;
+use support::{Client, HostProgram, PublicApi, app_on, ids, on_each_target};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 const JSON: &str = "application/json";
@@ -19,8 +20,8 @@ fn assert_microsecond_timestamps(item: &Value) {
 
 #[test]
 fn users_service_creates_lists_and_finds_users() {
-    on_each_host(|program| {
-        let app = app_on(program).start();
+    on_each_target(|target| {
+        let app = app_on(target).start();
         let created = app.post_form("/users", "name=Suresh+Subramaniam");
         assert_eq!(created.status, 200);
         assert!(
@@ -57,8 +58,8 @@ fn users_service_creates_lists_and_finds_users() {
 
 #[test]
 fn users_are_paged_newest_first_without_overlap() {
-    on_each_host(|program| {
-        let app = app_on(program).start();
+    on_each_target(|target| {
+        let app = app_on(target).start();
         let created: Vec<i64> = (0..25)
             .map(|n| {
                 app.post_form("/users", &format!("name=User+{n}")).json()["user"]["id"]
@@ -96,8 +97,8 @@ fn users_are_paged_newest_first_without_overlap() {
 
 #[test]
 fn listings_service_creates_and_filters_listings() {
-    on_each_host(|program| {
-        let app = app_on(program).start();
+    on_each_target(|target| {
+        let app = app_on(target).start();
         let created = app.post_form("/listings", "user_id=7&listing_type=rent&price=6000");
         assert_eq!(created.status, 200);
         let listing = created.json()["listing"].clone();
@@ -147,8 +148,8 @@ fn listings_service_creates_and_filters_listings() {
 
 #[test]
 fn public_api_creates_users_and_listings_and_joins_them() {
-    on_each_host(|program| {
-        let app = app_on(program).start();
+    on_each_target(|target| {
+        let app = app_on(target).start();
         let alice = app.create_user("Alice Tan");
         let bob = app.create_user("Bob Lim");
         assert_eq!(alice["name"], "Alice Tan");
@@ -211,8 +212,8 @@ fn public_api_creates_users_and_listings_and_joins_them() {
 
 #[test]
 fn public_api_pages_through_many_listings_without_overlap() {
-    on_each_host(|program| {
-        let app = app_on(program).start();
+    on_each_target(|target| {
+        let app = app_on(target).start();
         let user = app.create_user("Paging Person")["id"].as_i64().unwrap();
         let mut created: Vec<i64> = (0..23)
             .map(|n| {
@@ -238,8 +239,8 @@ fn public_api_pages_through_many_listings_without_overlap() {
 
 #[test]
 fn invalid_input_is_a_400_naming_each_field() {
-    on_each_host(|program| {
-        let app = app_on(program).start();
+    on_each_target(|target| {
+        let app = app_on(target).start();
         let cases: &[(&str, &str, &[&str])] = &[
             (
                 "/listings",
@@ -367,8 +368,8 @@ fn invalid_input_is_a_400_naming_each_field() {
 
 #[test]
 fn wrong_content_type_method_or_path_and_unknown_users() {
-    on_each_host(|program| {
-        let app = app_on(program).start();
+    on_each_target(|target| {
+        let app = app_on(target).start();
         for (path, content_type, body, expected) in [
             ("/users", "application/json", "{\"name\": \"A\"}", FORM),
             ("/listings", "text/plain", "user_id=1", FORM),
@@ -415,7 +416,7 @@ fn wrong_content_type_method_or_path_and_unknown_users() {
         // A path no route matches is answered by the host itself.
         let elsewhere = app.get("/elsewhere");
         assert_eq!(elsewhere.status, 404);
-        match program {
+        match app.served_by(&elsewhere) {
             // fn-host answers its own errors in the app's envelope (README, "The host").
             HostProgram::FnHost(_) => {
                 assert_eq!(elsewhere.errors(), ["no route for /elsewhere"]);
@@ -446,15 +447,15 @@ fn wrong_content_type_method_or_path_and_unknown_users() {
 
 #[test]
 fn data_survives_a_restart() {
-    on_each_host(|program| {
-        let app = app_on(program).start();
+    on_each_target(|target| {
+        let app = app_on(target).start();
         let user = app.create_user("Persistent Pat");
         let listing = app.create_listing(user["id"].as_i64().unwrap(), "sale", 420_000);
-        let dir = app.work_dir.clone();
+        let dir = app.work_dir().to_path_buf();
         let stopped = app.terminate();
-        assert!(stopped.success(), "{stopped}");
+        assert!(stopped.iter().all(ExitStatus::success), "{stopped:?}");
 
-        let again = app_on(program).in_dir(&dir).start();
+        let again = app_on(target).in_dir(&dir).start();
         let listings = again.get("/public-api/listings").json();
         assert_eq!(listings["listings"][0]["id"], listing["id"]);
         assert_eq!(listings["listings"][0]["user"], user);
@@ -466,12 +467,12 @@ fn data_survives_a_restart() {
 
 #[test]
 fn an_unreachable_service_is_a_502_for_the_public_api() {
-    on_each_host(|program| {
+    on_each_target(|target| {
         // A port nothing listens on.
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let users_url = format!("http://{}", closed.local_addr().unwrap());
         drop(closed);
-        let app = app_on(program)
+        let app = app_on(target)
             .env("SPIN_VARIABLE_USERS_URL", &users_url)
             .start();
         let reply = app.post_json("/public-api/users", json!({ "name": "Lost" }));
@@ -489,13 +490,13 @@ fn an_unreachable_service_is_a_502_for_the_public_api() {
 
 #[test]
 fn a_service_chained_to_a_missing_component() {
-    on_each_host(|program| {
+    on_each_target(|target| {
         // The public API pointed at a component the app does not have.
-        let app = app_on(program)
+        let app = app_on(target)
             .env("SPIN_VARIABLE_USERS_URL", "http://nobody-fn.spin.internal")
             .start();
         let reply = app.post_json("/public-api/users", json!({ "name": "Lost" }));
-        match program {
+        match app.served_by(&reply) {
             // fn-host answers the outbound request with an error the component handles.
             HostProgram::FnHost(_) => {
                 assert_eq!(reply.status, 502, "{}", reply.body);
@@ -519,10 +520,10 @@ fn a_service_chained_to_a_missing_component() {
 
 #[test]
 fn a_slow_service_is_a_504_for_the_public_api() {
-    on_each_host(|program| {
+    on_each_target(|target| {
         // A "user service" that accepts connections and never answers.
         let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let app = app_on(program)
+        let app = app_on(target)
             .env(
                 "SPIN_VARIABLE_USERS_URL",
                 &format!("http://{}", silent.local_addr().unwrap()),

@@ -4,17 +4,17 @@
 
 mod support;
 
-use support::{PublicApi, RecordingProxy, app_on, on_each_host};
+use support::{Client, PublicApi, RecordingProxy, app_on, on_each_target};
 
 #[test]
 fn a_full_page_costs_two_upstream_requests() {
-    on_each_host(|program| {
+    on_each_target(|target| {
         let proxy = RecordingProxy::start();
-        let app = app_on(program)
+        let app = app_on(target)
             .env("SPIN_VARIABLE_LISTINGS_URL", &proxy.url)
             .env("SPIN_VARIABLE_USERS_URL", &proxy.url)
             .start();
-        proxy.forward_to(&app.url);
+        proxy.forward_to(app.url());
         // Ten listings by ten different users: the worst case for a per-listing design.
         let mut users = Vec::new();
         for n in 0..10 {

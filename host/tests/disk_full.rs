@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{app_with_databases_in, fresh_dir, try_post};
+use support::{Client, app_with_databases_in, fresh_dir, try_post};
 
 const WRITERS: usize = 16;
 

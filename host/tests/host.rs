@@ -6,7 +6,7 @@ mod support;
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
-use support::{Host, test_app};
+use support::{Client, Host, test_app};
 
 fn start() -> Host {
     test_app().start()

@@ -11,7 +11,7 @@ use std::net::TcpStream;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use support::{Host, HostOptions};
+use support::{Client, Host, HostOptions};
 
 /// The most resident memory the host may use under any attack.
 const MAX_RSS_MB: u64 = 150;

@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Host, app_with_databases_in, find_tool, fresh_dir, ids, try_post};
+use support::{Client, Host, app_with_databases_in, find_tool, fresh_dir, ids, try_post};
 
 const WRITERS: usize = 48;
 const LOAD: Duration = Duration::from_secs(3);

@@ -49,46 +49,52 @@ pub fn ids(items: &Value) -> Vec<i64> {
         .collect()
 }
 
-impl Host {
-    pub fn get(&self, path: &str) -> Reply {
-        reply(agent().get(format!("{}{path}", self.url)).call())
+/// Requests to an app at [`Client::url`]: a host, a cluster's balancer, either. Every request
+/// goes on a new connection.
+pub trait Client {
+    /// Scheme, host and port, e.g. `http://127.0.0.1:40000`.
+    fn url(&self) -> &str;
+
+    fn get(&self, path: &str) -> Reply {
+        reply(agent().get(format!("{}{path}", self.url())).call())
     }
 
-    pub fn post(
-        &self,
-        path: &str,
-        content_type: &str,
-        body: &(impl AsRef<[u8]> + ?Sized),
-    ) -> Reply {
+    fn post(&self, path: &str, content_type: &str, body: &(impl AsRef<[u8]> + ?Sized)) -> Reply {
         reply(
             agent()
-                .post(format!("{}{path}", self.url))
+                .post(format!("{}{path}", self.url()))
                 .header("content-type", content_type)
                 .send(body.as_ref()),
         )
     }
 
-    pub fn post_form(&self, path: &str, form: &str) -> Reply {
+    fn post_form(&self, path: &str, form: &str) -> Reply {
         self.post(path, "application/x-www-form-urlencoded", form)
     }
 
-    pub fn post_json(&self, path: &str, body: Value) -> Reply {
+    fn post_json(&self, path: &str, body: Value) -> Reply {
         self.post(path, "application/json", &body.to_string())
     }
 
     /// `method` on `path`, without a body.
-    pub fn request(&self, method: &str, path: &str) -> Reply {
+    fn request(&self, method: &str, path: &str) -> Reply {
         let request = http::Request::builder()
             .method(method)
-            .uri(format!("{}{path}", self.url))
+            .uri(format!("{}{path}", self.url()))
             .body(Vec::new())
             .expect("a valid request");
-        self.send(request)
+        send(request)
     }
 
     /// Any request, e.g. with headers of its own; its URI is absolute.
-    pub fn send(&self, request: http::Request<Vec<u8>>) -> Reply {
+    fn send(&self, request: http::Request<Vec<u8>>) -> Reply {
         send(request)
+    }
+}
+
+impl Client for Host {
+    fn url(&self) -> &str {
+        &self.url
     }
 }
 

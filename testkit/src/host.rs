@@ -1,65 +1,17 @@
 //! A host process: started on a free port and fresh state, stopped gracefully or as a crash.
 
+use crate::options::HostOptions;
 use crate::output::Output;
-use crate::paths::{fresh_dir, shared_cache_dir};
+use crate::paths::fresh_dir;
+use crate::process::Process;
 use crate::program::HostProgram;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// How to start a host.
-pub struct HostOptions {
-    pub program: HostProgram,
-    pub manifest: PathBuf,
-    pub runtime_config: Option<PathBuf>,
-    /// More arguments of `up`.
-    pub args: Vec<String>,
-    /// The host's environment on top of the test's own, whose `SPIN_VARIABLE_*` are removed.
-    pub env: Vec<(String, String)>,
-    /// The host's working directory: both hosts resolve a runtime config's relative database
-    /// paths against it, and its `.spin/` is the state directory. A fresh one if `None`; an
-    /// existing one restarts on its data.
-    pub work_dir: Option<PathBuf>,
-    /// Where fn-host keeps compiled components (Spin keeps its own cache).
-    pub cache_dir: PathBuf,
-}
-
 impl HostOptions {
-    pub fn new(program: HostProgram, manifest: impl Into<PathBuf>) -> Self {
-        HostOptions {
-            program,
-            manifest: manifest.into(),
-            runtime_config: None,
-            args: Vec::new(),
-            env: Vec::new(),
-            work_dir: None,
-            cache_dir: shared_cache_dir(),
-        }
-    }
-
-    pub fn runtime_config(mut self, path: impl Into<PathBuf>) -> Self {
-        self.runtime_config = Some(path.into());
-        self
-    }
-
-    pub fn arg(mut self, arg: &str) -> Self {
-        self.args.push(arg.to_string());
-        self
-    }
-
-    pub fn env(mut self, key: &str, value: &str) -> Self {
-        self.env.push((key.to_string(), value.to_string()));
-        self
-    }
-
-    pub fn in_dir(mut self, dir: &Path) -> Self {
-        self.work_dir = Some(dir.to_path_buf());
-        self
-    }
-
     fn command(&self, work_dir: &Path) -> Command {
-        let mut command = Command::new(self.program.path());
+        let mut command = Command::new(self.on.path());
         command
             .current_dir(work_dir)
             .arg("up")
@@ -70,7 +22,7 @@ impl HostOptions {
         if let Some(runtime_config) = &self.runtime_config {
             command.arg("--runtime-config-file").arg(runtime_config);
         }
-        if let HostProgram::FnHost(_) = self.program {
+        if let HostProgram::FnHost(_) = self.on {
             command
                 .arg("--cache-dir")
                 .arg(&self.cache_dir)
@@ -83,26 +35,23 @@ impl HostOptions {
             }
         }
         command.envs(self.env.iter().map(|(key, value)| (key, value)));
-        // A process group of its own: `spin up` serves from a child process (`spin trigger
-        // http`), and a signal must reach both.
-        command.process_group(0);
         command
     }
 
     /// Builds the components, starts the host and waits until it serves.
     pub fn start(self) -> Host {
-        self.program.build(&self.manifest);
+        self.on.build(&self.manifest);
         let work_dir = self.work_dir.clone().unwrap_or_else(fresh_dir);
-        let mut child = self
-            .command(&work_dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", self.program));
-        let (output, serving) = Output::capture(&mut child);
+        let mut process = Process::spawn(
+            self.command(&work_dir)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+            &self.on.to_string(),
+        );
+        let (output, serving) = Output::capture(process.child());
         let mut host = Host {
-            child,
-            program: self.program,
+            process,
+            program: self.on,
             url: String::new(),
             work_dir,
             output,
@@ -119,27 +68,28 @@ impl HostOptions {
     pub fn fail_to_start(self) -> (Option<i32>, String) {
         let work_dir = self.work_dir.clone().unwrap_or_else(fresh_dir);
         let stderr_file = work_dir.join("stderr.txt");
-        let mut child = self
-            .command(&work_dir)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr_file).expect("create the stderr file"))
-            .spawn()
-            .unwrap_or_else(|e| panic!("run {}: {e}", self.program));
+        let mut process = Process::spawn(
+            self.command(&work_dir)
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&stderr_file).expect("create the stderr file")),
+            &self.on.to_string(),
+        );
         let deadline = Instant::now() + Duration::from_secs(60);
         let status = loop {
-            if let Some(status) = child.try_wait().expect("wait for the host") {
+            if let Some(status) = process.exited() {
                 break status;
             }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("{} started but should have failed", self.program);
-            }
+            assert!(
+                Instant::now() < deadline,
+                "{} started but should have failed",
+                self.on
+            );
             std::thread::sleep(Duration::from_millis(20));
         };
         assert!(
             !status.success(),
             "{} exited successfully but should have failed",
-            self.program
+            self.on
         );
         let stderr = std::fs::read_to_string(&stderr_file).unwrap_or_default();
         (status.code(), stderr)
@@ -149,7 +99,7 @@ impl HostOptions {
 /// A running host; killed when dropped. A test that fails while it runs prints which host it
 /// was and the end of its output.
 pub struct Host {
-    child: Child,
+    process: Process,
     pub program: HostProgram,
     pub url: String,
     pub work_dir: PathBuf,
@@ -176,7 +126,7 @@ impl Host {
 
     /// The host process's resident memory (VmRSS), in bytes (its main process only).
     pub fn rss_bytes(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.process.id()))
             .expect("read the host's /proc status");
         status
             .lines()
@@ -193,39 +143,16 @@ impl Host {
             * 1024
     }
 
-    /// Kills the host without warning (SIGKILL), as a crash would; returns its working directory.
+    /// Kills the host without warning (SIGKILL), as a crash would, and waits until it is gone;
+    /// returns its working directory.
     pub fn crash(mut self) -> PathBuf {
-        self.signal(libc::SIGKILL);
-        let _ = self.child.wait();
+        self.process.kill();
         self.work_dir.clone()
     }
 
     /// Sends SIGTERM and returns the exit status.
     pub fn terminate(mut self) -> ExitStatus {
-        self.signal(libc::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait for the host") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} ignored SIGTERM",
-                self.program
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Sends `signal` to the host's process group, unless the host was already reaped (its
-    /// group id may belong to another process by now).
-    fn signal(&mut self, signal: libc::c_int) {
-        if !matches!(self.child.try_wait(), Ok(None)) {
-            return;
-        }
-        let group = libc::pid_t::try_from(self.child.id()).expect("a pid fits pid_t");
-        // SAFETY: kill(2) takes plain integers and touches no memory of this process.
-        unsafe { libc::kill(-group, signal) };
+        self.process.terminate()
     }
 }
 
@@ -240,7 +167,5 @@ impl Drop for Host {
                 self.output.tail(40)
             );
         }
-        self.signal(libc::SIGKILL);
-        let _ = self.child.wait();
     }
 }

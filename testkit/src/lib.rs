@@ -1,28 +1,41 @@
 //! The end-to-end suites' toolkit: a Spin app served by a real host process (this repository's
-//! `fn-host`, or the Spin CLI when one is found) on a free port and fresh state, and an HTTP
-//! client for it.
+//! `fn-host`, or the Spin CLI when one is found) on a free port and fresh state, or by a
+//! cluster of them (databases on sqld, HAProxy in front), and an HTTP client for it.
 //!
 //! ```no_run
-//! use testkit::{HostOptions, HostProgram};
+//! use testkit::{Client, HostOptions, HostProgram};
 //! let fn_host = HostProgram::FnHost("target/release/fn-host".into());
 //! let host = HostOptions::new(fn_host, testkit::repo_root().join("spin.toml")).start();
 //! assert_eq!(host.get("/.well-known/spin/health").body, "OK");
 //! ```
 
+mod balancer;
 mod client;
+mod cluster;
 mod host;
+mod options;
 mod output;
 mod paths;
+mod ports;
+mod process;
 mod program;
 mod proxy;
+mod sqld;
+mod target;
 mod tools;
 mod wire;
 
-pub use client::{Reply, ids, try_get, try_post};
-pub use host::{Host, HostOptions};
+pub use balancer::{SERVED_BY, balancer_program};
+pub use client::{Client, Reply, ids, try_get, try_post};
+pub use cluster::{Cluster, ClusterPrograms};
+pub use host::Host;
+pub use options::{HostOptions, RunOptions};
 pub use paths::{fresh_dir, repo_root, shared_cache_dir};
+pub use ports::free_ports;
 pub use program::HostProgram;
 pub use proxy::RecordingProxy;
+pub use sqld::{Sqld, sqld_program};
+pub use target::{App, Target};
 pub use tools::find_tool;
 /// The `http` types of [`Host::send`].
 pub use ureq::http;

@@ -15,13 +15,6 @@ pub enum HostProgram {
 }
 
 impl HostProgram {
-    /// `fn_host`, then the Spin CLI if one is found (see [`HostProgram::spin`]).
-    pub fn all(fn_host: impl Into<PathBuf>) -> Vec<HostProgram> {
-        let mut programs = vec![HostProgram::FnHost(fn_host.into())];
-        programs.extend(HostProgram::spin());
-        programs
-    }
-
     /// The Spin CLI named by `SPIN`, else `spin` on `PATH`; `None` (saying so on stdout) when
     /// there is neither. A `SPIN` that names no file is a mistake, not a skip: it panics.
     pub fn spin() -> Option<HostProgram> {

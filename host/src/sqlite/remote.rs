@@ -73,7 +73,8 @@ impl RemoteDatabase {
             let rowid = connection.last_insert_rowid();
             Effects {
                 inserted_rowid: (rowid != rowid_before).then_some(rowid),
-                changes: Some(connection.changes()),
+                // The server counts 0 for any statement; SQLite's `changes` moves only on these.
+                changes: changes_rows(sql).then(|| connection.changes()),
             }
         };
         if self.has_columns.get(sql) == Some(false) {
@@ -124,6 +125,34 @@ impl RemoteDatabase {
     fn error(&self, error: libsql::Error) -> Error {
         Error::Io(format!("libSQL server {}: {error}", self.url))
     }
+}
+
+/// Whether `sql` is an INSERT, REPLACE, UPDATE or DELETE (or one after a WITH): the statements
+/// whose count of changed rows SQLite's `changes` reports; any other leaves it as it was.
+fn changes_rows(sql: &str) -> bool {
+    let mut rest = sql.trim_start();
+    // Comments before the first keyword.
+    loop {
+        if let Some(line) = rest.strip_prefix("--") {
+            rest = line
+                .split_once('\n')
+                .map_or("", |(_, after)| after)
+                .trim_start();
+        } else if let Some(block) = rest.strip_prefix("/*") {
+            rest = block
+                .split_once("*/")
+                .map_or("", |(_, after)| after)
+                .trim_start();
+        } else {
+            break;
+        }
+    }
+    let keyword = &rest[..rest
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(rest.len())];
+    ["INSERT", "REPLACE", "UPDATE", "DELETE", "WITH"]
+        .iter()
+        .any(|writes| keyword.eq_ignore_ascii_case(writes))
 }
 
 fn no_rows(effects: Effects) -> Collected {
@@ -206,5 +235,35 @@ impl Session {
 
     pub fn stats(&self) -> Stats {
         self.stats.lock().map(|stats| *stats).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::changes_rows;
+
+    #[test]
+    fn only_the_statements_that_change_rows_move_changes() {
+        for sql in [
+            "INSERT INTO t VALUES (1)",
+            "  replace into t values (1)",
+            "UPDATE t SET a = 1",
+            "-- why\n/* how */ DELETE FROM t",
+            "WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x",
+        ] {
+            assert!(changes_rows(sql), "{sql}");
+        }
+        for sql in [
+            "BEGIN",
+            "COMMIT",
+            "CREATE TABLE t (a)",
+            "SELECT 1",
+            "PRAGMA user_version = 1",
+            "/* INSERT */ SELECT 1",
+            "INSERTED",
+            "",
+        ] {
+            assert!(!changes_rows(sql), "{sql}");
+        }
     }
 }

@@ -1,0 +1,196 @@
+//! The app scaled out, on one machine as across several: each SQLite database of its runtime
+//! config on a libSQL server (sqld) of its own, several hosts over them, HAProxy in front.
+
+use crate::balancer::{Balancer, SERVED_BY, balancer_program};
+use crate::client::{Client, Reply};
+use crate::host::Host;
+use crate::options::RunOptions;
+use crate::paths::fresh_dir;
+use crate::ports::free_ports;
+use crate::program::HostProgram;
+use crate::sqld::{Sqld, sqld_program};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::thread::ScopedJoinHandle;
+
+/// The programs a cluster runs: its hosts, the libSQL server and the balancer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterPrograms {
+    pub hosts: Vec<HostProgram>,
+    pub sqld: PathBuf,
+    pub balancer: PathBuf,
+}
+
+impl ClusterPrograms {
+    /// Two `fn_host` processes and `spin` if given, over sqld, behind HAProxy; else why not.
+    pub fn find(
+        fn_host: &HostProgram,
+        spin: Option<&HostProgram>,
+    ) -> Result<ClusterPrograms, &'static str> {
+        let mut hosts = vec![fn_host.clone(), fn_host.clone()];
+        hosts.extend(spin.cloned());
+        Ok(ClusterPrograms {
+            hosts,
+            sqld: sqld_program()?,
+            balancer: balancer_program()?,
+        })
+    }
+}
+
+impl fmt::Display for ClusterPrograms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hosts: Vec<String> = self.hosts.iter().map(HostProgram::to_string).collect();
+        write!(f, "a cluster ({} behind HAProxy)", hosts.join(", "))
+    }
+}
+
+impl RunOptions<ClusterPrograms> {
+    /// Starts the databases and the hosts at once, then the balancer in front of the hosts.
+    /// All state is in the work directory: `<label>.sqld/` per database, `host-<n>/` per host;
+    /// an existing one starts again on its data.
+    pub fn start(self) -> Cluster {
+        let work_dir = self.work_dir.clone().unwrap_or_else(fresh_dir);
+        let app_config = read_runtime_config(self.runtime_config.as_deref());
+        let labels = database_labels(&app_config);
+        let ports = free_ports(labels.len() + 1);
+        let (balancer_port, database_ports) = ports.split_last().expect("one port each");
+        let urls: Vec<String> = database_ports
+            .iter()
+            .map(|port| format!("http://127.0.0.1:{port}"))
+            .collect();
+        let runtime_config = work_dir.join("runtime.libsql.toml");
+        std::fs::write(&runtime_config, on_libsql(app_config, &labels, &urls))
+            .expect("write the cluster's runtime config");
+        let programs = self.on.clone();
+
+        let (databases, hosts) = std::thread::scope(|scope| {
+            let databases: Vec<ScopedJoinHandle<Sqld>> = labels
+                .iter()
+                .zip(database_ports)
+                .map(|(label, port)| {
+                    let db_path = work_dir.join(format!("{label}.sqld"));
+                    let sqld = &programs.sqld;
+                    scope.spawn(move || Sqld::start(sqld, &db_path, *port))
+                })
+                .collect();
+            let hosts: Vec<ScopedJoinHandle<Host>> = programs
+                .hosts
+                .iter()
+                .enumerate()
+                .map(|(n, program)| {
+                    let dir = work_dir.join(format!("host-{n}"));
+                    std::fs::create_dir_all(&dir).expect("create a host's directory");
+                    let host = self
+                        .clone()
+                        .on(program.clone())
+                        .runtime_config(&runtime_config)
+                        .in_dir(&dir);
+                    scope.spawn(move || host.start())
+                })
+                .collect();
+            (join_all(databases), join_all(hosts))
+        });
+        let host_urls: Vec<&str> = hosts.iter().map(|host| host.url.as_str()).collect();
+        let balancer = Balancer::start(&programs.balancer, &work_dir, *balancer_port, &host_urls);
+        Cluster {
+            balancer,
+            hosts,
+            _databases: databases,
+            work_dir,
+        }
+    }
+}
+
+/// A running cluster; every process is killed when it is dropped (the balancer first).
+pub struct Cluster {
+    /// Where clients go (its [`Client::url`]).
+    balancer: Balancer,
+    /// Each reachable on its own too, at its `url`.
+    pub hosts: Vec<Host>,
+    /// Held for their `Drop`, which stops them.
+    _databases: Vec<Sqld>,
+    pub work_dir: PathBuf,
+}
+
+impl Cluster {
+    /// The host that gave `reply`, which came through the balancer.
+    pub fn served_by(&self, reply: &Reply) -> &Host {
+        let address = reply
+            .header(SERVED_BY)
+            .unwrap_or_else(|| panic!("the balancer did not say which host answered: {reply:?}"));
+        self.hosts
+            .iter()
+            .find(|host| host.url.trim_start_matches("http://") == address)
+            .unwrap_or_else(|| panic!("no host of the cluster is at {address}"))
+    }
+
+    /// Takes host `n` out of the cluster without telling the balancer (it is to find out).
+    pub fn remove_host(&mut self, n: usize) -> Host {
+        self.hosts.remove(n)
+    }
+
+    /// The balancer's log: a line per request, and each host it finds down or up.
+    pub fn balancer_log(&self) -> String {
+        self.balancer.log()
+    }
+
+    /// Stops each host with SIGTERM and returns their exit statuses; then the databases and
+    /// the balancer. The data stays in the work directory.
+    pub fn terminate(self) -> Vec<ExitStatus> {
+        self.hosts.into_iter().map(Host::terminate).collect()
+    }
+}
+
+impl Client for Cluster {
+    fn url(&self) -> &str {
+        &self.balancer.url
+    }
+}
+
+fn join_all<T>(handles: Vec<ScopedJoinHandle<T>>) -> Vec<T> {
+    handles
+        .into_iter()
+        .map(|handle| {
+            handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+        .collect()
+}
+
+/// The app's runtime config: a cluster shares the databases it names.
+fn read_runtime_config(path: Option<&Path>) -> toml::Table {
+    let path = path.expect("a cluster shares the databases its runtime config names");
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    text.parse()
+        .unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
+}
+
+/// The labels of the SQLite databases `config` names.
+fn database_labels(config: &toml::Table) -> Vec<String> {
+    config
+        .get("sqlite_database")
+        .and_then(toml::Value::as_table)
+        .map(|databases| databases.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// `config` with each of `labels` on the libSQL server at the same place in `urls`.
+fn on_libsql(mut config: toml::Table, labels: &[String], urls: &[String]) -> String {
+    let databases: toml::Table = labels
+        .iter()
+        .zip(urls)
+        .map(|(label, url)| {
+            let mut database = toml::Table::new();
+            database.insert("type".into(), "libsql".into());
+            database.insert("url".into(), url.as_str().into());
+            // Spin requires a token; sqld started without auth keys ignores it.
+            database.insert("token".into(), "unused".into());
+            (label.clone(), database.into())
+        })
+        .collect();
+    config.insert("sqlite_database".into(), databases.into());
+    toml::to_string(&config).expect("a TOML table serializes")
+}

@@ -1,0 +1,74 @@
+//! How to run an app: on what (a host program, a cluster, either) and with what.
+
+use crate::paths::shared_cache_dir;
+use crate::program::HostProgram;
+use std::path::{Path, PathBuf};
+
+/// How to run an app on `T`: a [`HostProgram`] ([`HostOptions`]), a
+/// [`ClusterPrograms`](crate::ClusterPrograms), or a [`Target`](crate::Target) that is either.
+#[derive(Debug, Clone)]
+pub struct RunOptions<T> {
+    pub on: T,
+    pub manifest: PathBuf,
+    pub runtime_config: Option<PathBuf>,
+    /// More arguments of `up`.
+    pub args: Vec<String>,
+    /// The host's environment on top of the test's own, whose `SPIN_VARIABLE_*` are removed.
+    pub env: Vec<(String, String)>,
+    /// Where all state lives. For a host, its working directory: both hosts resolve a runtime
+    /// config's relative database paths against it, and its `.spin/` is the state directory.
+    /// A fresh one if `None`; an existing one restarts on its data.
+    pub work_dir: Option<PathBuf>,
+    /// Where fn-host keeps compiled components (Spin keeps its own cache).
+    pub cache_dir: PathBuf,
+}
+
+/// How to start one host process.
+pub type HostOptions = RunOptions<HostProgram>;
+
+impl<T> RunOptions<T> {
+    pub fn new(on: T, manifest: impl Into<PathBuf>) -> Self {
+        RunOptions {
+            on,
+            manifest: manifest.into(),
+            runtime_config: None,
+            args: Vec::new(),
+            env: Vec::new(),
+            work_dir: None,
+            cache_dir: shared_cache_dir(),
+        }
+    }
+
+    /// The same app and settings, on `on` instead.
+    pub fn on<U>(self, on: U) -> RunOptions<U> {
+        RunOptions {
+            on,
+            manifest: self.manifest,
+            runtime_config: self.runtime_config,
+            args: self.args,
+            env: self.env,
+            work_dir: self.work_dir,
+            cache_dir: self.cache_dir,
+        }
+    }
+
+    pub fn runtime_config(mut self, path: impl Into<PathBuf>) -> Self {
+        self.runtime_config = Some(path.into());
+        self
+    }
+
+    pub fn arg(mut self, arg: &str) -> Self {
+        self.args.push(arg.to_string());
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn in_dir(mut self, dir: &Path) -> Self {
+        self.work_dir = Some(dir.to_path_buf());
+        self
+    }
+}

@@ -1,0 +1,143 @@
+//! Child processes of a test: each in a process group of its own, signalled as a whole and
+//! killed when dropped; a server program's output goes to a log file in its directory.
+
+use std::fs::File;
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// A started program, by what it is (e.g. `fn-host`, `sqld`) for messages.
+pub(crate) struct Process {
+    child: Child,
+    what: String,
+}
+
+impl Process {
+    /// Starts `command` in a process group of its own: `spin up` serves from a child process
+    /// (`spin trigger http`), and a signal must reach both.
+    pub fn spawn(command: &mut Command, what: &str) -> Process {
+        let child = command
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {what}: {e}"));
+        Process {
+            child,
+            what: what.to_string(),
+        }
+    }
+
+    pub fn child(&mut self) -> &mut Child {
+        &mut self.child
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit status, if it has exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Kills it without warning (SIGKILL), as a crash would, and waits until it is gone.
+    pub fn kill(&mut self) {
+        self.signal(libc::SIGKILL);
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM and waits (up to 15 s) for the exit status.
+    pub fn terminate(&mut self) -> ExitStatus {
+        self.signal(libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for a child process") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "{} ignored SIGTERM", self.what);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends `signal` to the process group, unless the process was already reaped (its group
+    /// id may belong to another process by now).
+    fn signal(&mut self, signal: libc::c_int) {
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return;
+        }
+        let group = libc::pid_t::try_from(self.child.id()).expect("a pid fits pid_t");
+        // SAFETY: kill(2) takes plain integers and touches no memory of this process.
+        unsafe { libc::kill(-group, signal) };
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A server program (sqld, HAProxy) with its output in a log file; a test that fails while it
+/// runs prints the end of that log.
+pub(crate) struct Daemon {
+    process: Process,
+    log: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `command`, its output appended to `log` (a restart adds to the same log).
+    pub fn spawn(command: &mut Command, what: &str, log: &Path) -> Daemon {
+        let file = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap_or_else(|e| panic!("open {}: {e}", log.display()));
+        let stderr = file.try_clone().expect("clone a log file handle");
+        let process = Process::spawn(
+            command.stdin(Stdio::null()).stdout(file).stderr(stderr),
+            what,
+        );
+        Daemon {
+            process,
+            log: log.to_path_buf(),
+        }
+    }
+
+    /// Waits (up to 30 s) until it accepts connections on `port` of this machine.
+    pub fn listening_on(mut self, port: u16) -> Daemon {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = self.process.exited() {
+                panic!("{} exited ({status}):\n{}", self.process.what, self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not start",
+                self.process.what
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self
+    }
+
+    /// Everything it printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = self.log();
+            let lines: Vec<&str> = log.lines().collect();
+            eprintln!(
+                "--- the test failed while {} ran; the end of {}:\n{}",
+                self.process.what,
+                self.log.display(),
+                lines[lines.len().saturating_sub(20)..].join("\n")
+            );
+        }
+    }
+}
