@@ -8,10 +8,11 @@
 
 mod error;
 mod fields;
+mod integer;
 mod request;
 mod response;
 
 pub use error::{ApiError, ErrorBody};
 pub use fields::{FieldErrors, FieldValue, Fields, JsonObject, Params};
 pub use request::{FORM, JSON, MAX_BODY_BYTES, RequestBody, read_body, route_path};
-pub use response::{JsonResponse, json, success};
+pub use response::{JsonResponse, json, json_text, success};

@@ -8,15 +8,19 @@ pub type JsonResponse = http::Response<String>;
 
 /// `value` as the JSON body of a `status` answer.
 pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> JsonResponse {
-    let (status, body) = match serde_json::to_string(value) {
-        Ok(body) => (status, body),
+    match serde_json::to_string(value) {
+        Ok(body) => json_text(status, body),
         // Only a failing Serialize impl (or an answer that is not an object, under
         // `success`) gets here; still answer JSON.
-        Err(_) => (
+        Err(_) => json_text(
             StatusCode::INTERNAL_SERVER_ERROR,
             r#"{"result":false,"errors":["response could not be serialised"]}"#.to_owned(),
         ),
-    };
+    }
+}
+
+/// A `status` answer whose body is JSON text already (a document kept as a file).
+pub fn json_text(status: StatusCode, body: String) -> JsonResponse {
     // A known length lets the host send the body in one piece instead of chunked.
     let length = HeaderValue::from(body.len());
     let mut response = http::Response::new(body);

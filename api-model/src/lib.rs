@@ -9,17 +9,21 @@
 //! - Answers (`Listing`, `User`, and the one-key objects around them: `ListingAnswer`,
 //!   `ListingsPage`, `UserAnswer`, `UsersPage`): written by the services, read by the public
 //!   API and the seed tool.
+//! - The OpenAPI 3.1 document of the whole API (`openapi.json`, [`OPENAPI_DOCUMENT`]), which
+//!   the public API serves and tests hold to these types and to the running app.
 //!
 //! No SQL, HTTP client or Spin types (the field parsing and envelopes come from `api-http`,
 //! which has none either), so all of it is tested natively.
 
 mod answers;
 mod listing;
+mod openapi;
 mod page;
 mod user;
 
 pub use answers::{ListingAnswer, ListingsPage, UserAnswer, UsersPage};
 pub use listing::{Listing, ListingType, ListingsQuery, NewListing, Price};
+pub use openapi::OPENAPI_DOCUMENT;
 pub use page::Page;
 pub use user::{NewUser, User, UserId, UserName};
 

@@ -1,9 +1,10 @@
 //! One function per endpoint: parse the request, call the services, answer.
 
 use api_http::{
-    ApiError, JSON, JsonObject, JsonResponse, Params, RequestBody, json, read_body, success,
+    ApiError, JSON, JsonObject, JsonResponse, Params, RequestBody, json, json_text, read_body,
+    success,
 };
-use api_model::{ListingsPage, ListingsQuery, NewListing, NewUser};
+use api_model::{ListingsPage, ListingsQuery, NewListing, NewUser, OPENAPI_DOCUMENT};
 use http::StatusCode;
 
 use crate::model::{distinct_user_ids, with_users};
@@ -52,4 +53,10 @@ pub async fn create_listing<B: RequestBody>(
     }
     let created = services.listings.create(&new).await?;
     Ok(json(StatusCode::OK, &created))
+}
+
+/// `GET /public-api/openapi.json`: the OpenAPI document of the whole API, for client authors
+/// and their code generators.
+pub fn openapi_document() -> JsonResponse {
+    json_text(StatusCode::OK, OPENAPI_DOCUMENT.to_owned())
 }

@@ -26,6 +26,8 @@ async fn route<B: RequestBody>(request: http::Request<B>) -> Result<JsonResponse
         ("/public-api/listings", _) => Err(ApiError::method_not_allowed("GET, POST")),
         ("/public-api/users", &Method::POST) => handlers::create_user(request).await,
         ("/public-api/users", _) => Err(ApiError::method_not_allowed("POST")),
+        ("/public-api/openapi.json", &Method::GET) => Ok(handlers::openapi_document()),
+        ("/public-api/openapi.json", _) => Err(ApiError::method_not_allowed("GET")),
         _ => Err(ApiError::no_route()),
     }
 }

@@ -5,7 +5,7 @@
 use api_http::{ApiError, FieldErrors, Fields};
 use api_model::Page;
 
-/// The ids of `GET /users?ids=1,2,3`: distinct, in the order first given, 1 to 100 of them.
+/// The ids of `GET /users?ids=1,2,3`: 1 to 100 given, kept distinct in the order first given.
 #[derive(Debug, PartialEq, Eq)]
 pub struct UserIds(Vec<i64>);
 
@@ -14,7 +14,11 @@ impl UserIds {
 
     pub fn parse(list: &str) -> Result<Self, String> {
         let mut ids = Vec::new();
-        for item in list.split(',') {
+        for (given, item) in list.split(',').enumerate() {
+            // Checked as we go, so a huge list costs no more than a hundred-and-one items.
+            if given == Self::MAX {
+                return Err(format!("ids must list at most {} ids", Self::MAX));
+            }
             match item.trim().parse::<i64>() {
                 Ok(id) if id > 0 => {
                     if !ids.contains(&id) {
@@ -22,10 +26,6 @@ impl UserIds {
                     }
                 }
                 _ => return Err("ids must be a comma-separated list of positive integers".into()),
-            }
-            // Checked as we go, so a huge list costs no more than a hundred-and-one ids.
-            if ids.len() > Self::MAX {
-                return Err(format!("ids must list at most {} distinct ids", Self::MAX));
             }
         }
         Ok(Self(ids))
@@ -38,7 +38,8 @@ impl UserIds {
     }
 }
 
-/// `GET /users`: a page of all users, or the users of given ids (paging then ignored).
+/// `GET /users`: a page of all users, or the users of given ids (paging then unused, but
+/// checked all the same: one rule for a parameter whatever the others say).
 #[derive(Debug, PartialEq, Eq)]
 pub enum UsersQuery {
     Page(Page),
@@ -48,9 +49,10 @@ pub enum UsersQuery {
 impl UsersQuery {
     pub fn parse(query: &impl Fields) -> Result<Self, ApiError> {
         let mut errors = FieldErrors::default();
+        let page = Page::parse(query, &mut errors);
         let query = match errors.check(query.optional_text("ids")) {
             Some(Some(ids)) => errors.check(UserIds::parse(ids)).map(Self::Ids),
-            Some(None) => Page::parse(query, &mut errors).map(Self::Page),
+            Some(None) => page.map(Self::Page),
             None => None,
         };
         errors.finish(query)
@@ -94,11 +96,18 @@ mod tests {
         };
         assert_eq!(ids, UserIds(vec![3, 1, 2]));
         assert_eq!(ids.to_json_array(), "[3,1,2]");
-        // Paging is not used with ids, so it is not checked either.
         assert!(matches!(
-            query("ids=1%2C2&page_size=1000"),
+            query("ids=1%2C2&page_size=100"),
             Ok(UsersQuery::Ids(_))
         ));
+        // Paging is not used with ids, but a bad page is still an error.
+        assert_eq!(
+            query("ids=1&page_size=1000&page_num=0"),
+            Err(vec![
+                "page_num must be at least 1".to_owned(),
+                "page_size must be between 1 and 100".to_owned()
+            ])
+        );
     }
 
     #[test]
@@ -123,15 +132,26 @@ mod tests {
     }
 
     #[test]
-    fn at_most_a_hundred_distinct_ids() {
+    fn at_most_a_hundred_ids() {
         let hundred: Vec<String> = (1..=100).map(|id| id.to_string()).collect();
-        let Ok(UsersQuery::Ids(ids)) = query(&format!("ids={},1,2", hundred.join(","))) else {
-            panic!("100 distinct ids refused")
+        let Ok(UsersQuery::Ids(ids)) = query(&format!("ids={}", hundred.join(","))) else {
+            panic!("100 ids refused")
         };
         assert_eq!(ids.0.len(), 100);
-        assert_eq!(
-            query(&format!("ids={},101", hundred.join(","))),
-            Err(vec!["ids must list at most 100 distinct ids".to_owned()])
-        );
+        let too_many = Err(vec!["ids must list at most 100 ids".to_owned()]);
+        assert_eq!(query(&format!("ids={},101", hundred.join(","))), too_many);
+        // Repeated ids count as given, as the document's `maxItems` counts them.
+        assert_eq!(query(&format!("ids={}", ["7"; 101].join(","))), too_many);
+    }
+
+    #[test]
+    fn the_openapi_document_has_this_limit() {
+        let document: serde_json::Value =
+            serde_json::from_str(api_model::OPENAPI_DOCUMENT).unwrap();
+        let parameters = document["paths"]["/users"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let ids = parameters.iter().find(|p| p["name"] == "ids").unwrap();
+        assert_eq!(ids["schema"]["maxItems"], UserIds::MAX);
     }
 }
