@@ -335,12 +335,6 @@ const KNOWN_DIFFERENCES: &[Known] = &[
     no_route("GET /USERS"),
     no_route("GET /.well-known/spin/other"),
     Known {
-        step: "GET /.well-known/spin/info",
-        parts: &["status", "body"],
-        why: "Spin serves the app's name and version there; fn-host does not yet (it serves \
-              only /.well-known/spin/health), so it is a no-route 404",
-    },
-    Known {
         step: "POST /users [application/x-www-form-urlencoded] <2097157 bytes>",
         parts: &["body"],
         why: "fn-host refuses a body over its --max-request-body-bytes (1 MiB) before any \

@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{app_on, on_each_host, repo_root};
+use support::{Client, app_on, on_each_target, repo_root};
 
 /// The document as kept in the repository.
 fn kept_document() -> Value {
@@ -21,8 +21,8 @@ fn concrete(path: &str) -> String {
 
 #[test]
 fn the_app_serves_its_openapi_document() {
-    on_each_host(|program| {
-        let app = app_on(program).start();
+    on_each_target(|target| {
+        let app = app_on(target).start();
         let reply = app.get("/public-api/openapi.json");
         assert_eq!(reply.status, 200);
         assert_eq!(reply.header("content-type"), Some("application/json"));
@@ -32,8 +32,8 @@ fn the_app_serves_its_openapi_document() {
 
 #[test]
 fn every_path_answers_the_methods_the_document_lists_and_no_other() {
-    on_each_host(|program| {
-        let app = app_on(program).start();
+    on_each_target(|target| {
+        let app = app_on(target).start();
         let document = kept_document();
         let paths = document["paths"].as_object().expect("paths");
         assert_eq!(paths.len(), 6);

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use support::{Host, HostProgram, app_on, find_tool, fresh_dir, on_each_host, repo_root};
+use support::{Client, Host, HostProgram, app_on, find_tool, fresh_dir, on_each_host, repo_root};
 
 fn schemathesis() -> Option<PathBuf> {
     let found = find_tool("SCHEMATHESIS", "schemathesis");

@@ -61,6 +61,8 @@ pub struct AppOptions {
 pub struct App {
     /// `[application] name`.
     pub name: String,
+    /// `[application] version`.
+    pub version: Option<String>,
     /// The public routes and each component's own.
     pub routes: Routes,
     components: BTreeMap<String, ProxyHandler<InstanceFactory>>,
@@ -139,6 +141,7 @@ impl App {
                 .collect();
             App {
                 name: manifest.application.name,
+                version: manifest.application.version,
                 routes,
                 components,
                 request_timeout: lifecycle.request_timeout,

@@ -168,8 +168,10 @@ fn up(args: UpArgs) -> Result<()> {
         let listener = crate::server::listen(args.listen)
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let address = listener.local_addr()?;
+        let shutdown =
+            crate::server::shutdown_signal().context("cannot handle SIGINT and SIGTERM")?;
         print_routes(&app, address);
-        crate::server::serve(app, listener, limits, crate::server::shutdown_signal()).await
+        crate::server::serve(app, listener, limits, shutdown).await
     })
 }
 

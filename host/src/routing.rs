@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use wasmtime::{Result, bail};
 
-/// Answered by the host itself, as Spin does.
+/// Paths the host answers itself, as Spin does; no component is reached below it.
+pub const WELL_KNOWN_PREFIX: &str = "/.well-known/spin/";
+/// Answered `OK` while the host serves.
 pub const HEALTH_PATH: &str = "/.well-known/spin/health";
 
 /// The headers only the host sets (header names are lower-case in `http`).

@@ -6,7 +6,7 @@ pub mod body;
 pub mod connections;
 
 use crate::app::{self, App, Response};
-use crate::routing::HEALTH_PATH;
+use crate::routing::{HEALTH_PATH, WELL_KNOWN_PREFIX};
 use bytes::Bytes;
 use connections::{Admission, Connections, HEALTH_ONLY_HEAD_TIMEOUT, Slot};
 use http::{HeaderValue, StatusCode};
@@ -222,14 +222,36 @@ fn health() -> Response {
     http::Response::new(app::body_from(Bytes::from_static(b"OK")))
 }
 
+/// What the host answers below `/.well-known/spin/`, as Spin does: health, the app's name and
+/// version (`info`), and 404 for anything else there.
+fn well_known(app: &App, path: &str) -> Option<Response> {
+    Some(match path.strip_prefix(WELL_KNOWN_PREFIX)? {
+        "health" => health(),
+        "info" => {
+            let mut info = serde_json::json!({ "name": app.name });
+            if let Some(version) = &app.version {
+                info["version"] = version.as_str().into();
+            }
+            let body = serde_json::to_vec_pretty(&info).unwrap_or_default();
+            let mut response = http::Response::new(app::body_from(Bytes::from(body)));
+            response.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+        _ => app.error_response(StatusCode::NOT_FOUND, &format!("no route for {path}")),
+    })
+}
+
 async fn handle(
     app: &App,
     request: http::Request<Incoming>,
     client: SocketAddr,
     limits: &ServerLimits,
 ) -> Response {
-    if request.uri().path() == HEALTH_PATH {
-        return health();
+    if let Some(response) = well_known(app, request.uri().path()) {
+        return response;
     }
     let start = Instant::now();
     let (parts, body) = request.into_parts();
@@ -264,24 +286,17 @@ async fn handle(
     app.dispatch_public(request, Some(client)).await
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
+/// A future that resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed now, not
+/// when the future is first polled: a signal that arrives as soon as the host says it serves
+/// must already shut it down gracefully, not kill it.
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
         tokio::select! {
-            _ = interrupt => {}
+            _ = interrupt.recv() => {}
             _ = terminate.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
+    })
 }

@@ -21,6 +21,15 @@ pub fn on_each_target(test: impl Fn(&Target)) {
     }
 }
 
+/// Runs `test` on each single host (fn-host, then Spin where found), for what a cluster would
+/// only repeat, more slowly.
+pub fn on_each_host(test: impl Fn(&HostProgram)) {
+    let fn_host = HostProgram::FnHost(env!("CARGO_BIN_EXE_e2e-fn-host").into());
+    for program in std::iter::once(fn_host).chain(HostProgram::spin()) {
+        test(&program);
+    }
+}
+
 /// The programs of a cluster, if one can run (if not, it says why).
 pub fn cluster() -> Option<ClusterPrograms> {
     targets().into_iter().find_map(|target| match target {
