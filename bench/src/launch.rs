@@ -541,6 +541,11 @@ mod tests {
         };
         assert_eq!(family.len(), 2, "{family:?}");
         stop_group(&mut leader)?;
+        // The children get the signal at once, and are gone a moment later.
+        let stopped = Instant::now();
+        while family.iter().any(|pid| runs(*pid)) && stopped.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         assert!(!family.iter().any(|pid| runs(*pid)), "{family:?}");
         Ok(())
     }
