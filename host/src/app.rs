@@ -8,6 +8,7 @@ use crate::engine::{self, EngineLimits};
 use crate::host_errors::HostErrors;
 use crate::instance::{Grants, InstanceFactory, InstanceState, Lifecycle};
 use crate::manifest::{Component, Manifest};
+use crate::metrics::Metrics;
 use crate::outbound::{Answer, LocalApp};
 use crate::routing::{RouteMatch, Routes};
 use crate::runtime_config::RuntimeConfig;
@@ -55,6 +56,8 @@ pub struct AppOptions {
     pub max_instances: u32,
     /// The environment `SPIN_VARIABLE_*` values come from.
     pub env: Vec<(String, String)>,
+    /// Where requests, instances and statements are counted.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The loaded application.
@@ -68,6 +71,7 @@ pub struct App {
     components: BTreeMap<String, ProxyHandler<InstanceFactory>>,
     request_timeout: std::time::Duration,
     errors: HostErrors,
+    metrics: Arc<Metrics>,
 }
 
 /// A component ready to serve, before the app exists to hand to its instances.
@@ -112,6 +116,7 @@ impl App {
             engine,
             prepared,
             options.lifecycle,
+            options.metrics.clone(),
         ))
     }
 
@@ -122,6 +127,7 @@ impl App {
         engine: Engine,
         prepared: Vec<Prepared>,
         lifecycle: Lifecycle,
+        metrics: Arc<Metrics>,
     ) -> Arc<App> {
         Arc::new_cyclic(|app: &Weak<App>| {
             let app: Weak<dyn LocalApp> = app.clone();
@@ -135,6 +141,7 @@ impl App {
                         lifecycle,
                         grants,
                         app: app.clone(),
+                        metrics: metrics.component(&id),
                     };
                     (id.to_string(), ProxyHandler::new(factory))
                 })
@@ -146,6 +153,7 @@ impl App {
                 components,
                 request_timeout: lifecycle.request_timeout,
                 errors: manifest.application.host_errors,
+                metrics,
             }
         })
     }
@@ -154,9 +162,10 @@ impl App {
     pub async fn dispatch_public(&self, request: Request, client: Option<SocketAddr>) -> Response {
         let path = request.uri().path().to_string();
         let Some(route) = self.routes.find(&path) else {
-            log_request(
+            self.record_request(
                 request.method(),
                 &path,
+                "-",
                 "-",
                 StatusCode::NOT_FOUND,
                 Instant::now(),
@@ -202,7 +211,8 @@ impl App {
                 Ok(Err(error)) => self.failure_response(component, error),
                 Err(_elapsed) => self.timeout_response(component),
             };
-        log_request(&method, &path, component, response.status(), start);
+        let route = route.target.route();
+        self.record_request(&method, &path, component, route, response.status(), start);
         response
     }
 
@@ -283,8 +293,11 @@ impl AppDatabases {
                 labels_in_use.push(label.as_str());
             }
         }
-        let sqlite_options =
-            SqliteOptions::new(options.sqlite_durability, options.lifecycle.request_timeout);
+        let sqlite_options = SqliteOptions::new(
+            options.sqlite_durability,
+            options.lifecycle.request_timeout,
+            options.metrics.clone(),
+        );
         let opened = Arc::new(Databases::open(
             &runtime_config,
             &labels_in_use,
@@ -343,19 +356,27 @@ fn pre_instantiate(
 }
 
 /// The one log line of a request: method, path, component, status, duration.
-pub fn log_request(
-    method: &http::Method,
-    path: &str,
-    component: &str,
-    status: StatusCode,
-    start: Instant,
-) {
-    tracing::info!(
-        target: "request",
-        "{method} {path} {component} {} {:.2?}",
-        status.as_u16(),
-        start.elapsed()
-    );
+impl App {
+    /// The log line of a request and its metrics: method, path, component (`-` for none) and
+    /// its route as written, status, duration.
+    pub fn record_request(
+        &self,
+        method: &http::Method,
+        path: &str,
+        component: &str,
+        route: &str,
+        status: StatusCode,
+        start: Instant,
+    ) {
+        let took = start.elapsed();
+        tracing::info!(
+            target: "request",
+            "{method} {path} {component} {} {took:.2?}",
+            status.as_u16(),
+        );
+        self.metrics
+            .request(component, route, status.as_u16(), took);
+    }
 }
 
 /// `spin-full-url`: the URL as the client addressed it.

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use wasmtime::Result;
 use wasmtime::error::Context;
 
@@ -98,6 +99,9 @@ struct UpArgs {
     /// Instances alive at once, all components together.
     #[arg(long, default_value_t = 1000)]
     max_instances: u32,
+    /// Serve Prometheus metrics at `http://ADDRESS/metrics` (off when not given).
+    #[arg(long, value_name = "ADDRESS")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 /// Runs the command line; errors are printed with their causes and exit with status 1.
@@ -148,6 +152,7 @@ fn up(args: UpArgs) -> Result<()> {
             max_memory: args.max_instance_memory_mib * MIB,
         },
         sqlite_durability: args.sqlite_durability,
+        metrics: Arc::default(),
         max_instances: args.max_instances,
         env: std::env::vars().collect(),
     };
@@ -170,6 +175,13 @@ fn up(args: UpArgs) -> Result<()> {
         let address = listener.local_addr()?;
         let shutdown =
             crate::server::shutdown_signal().context("cannot handle SIGINT and SIGTERM")?;
+        if let Some(metrics_address) = args.metrics_listen {
+            let listener = tokio::net::TcpListener::bind(metrics_address)
+                .await
+                .with_context(|| format!("cannot listen on {metrics_address} for metrics"))?;
+            println!("Metrics at http://{}/metrics", listener.local_addr()?);
+            tokio::spawn(crate::metrics::serve(options.metrics.clone(), listener));
+        }
         print_routes(&app, address);
         crate::server::serve(app, listener, limits, shutdown).await
     })

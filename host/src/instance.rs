@@ -4,6 +4,7 @@
 //! and its instance is dropped once the others it serves finish.
 
 use crate::allowed_hosts::AllowedHosts;
+use crate::metrics::InstanceMetrics;
 use crate::outbound::{LocalApp, OutboundHooks};
 use crate::sqlite::SqliteCtx;
 use crate::variables::ComponentVariables;
@@ -99,6 +100,8 @@ pub struct InstanceFactory {
     pub grants: Grants,
     /// The app, for outbound requests to its components (weak: the app owns this).
     pub app: Weak<dyn LocalApp>,
+    /// Instances created and alive.
+    pub metrics: InstanceMetrics,
 }
 
 /// What the manifest and runtime config grant every instance of one component.
@@ -160,6 +163,7 @@ impl HandlerState for InstanceFactory {
         store.set_epoch_deadline(1);
         let proxy = self.pre.instantiate_async(&mut store).await?;
         tracing::debug!(component = %self.id, "new instance");
+        self.metrics.created.inc();
         Ok(Instance {
             store,
             proxy,
@@ -171,6 +175,7 @@ impl HandlerState for InstanceFactory {
             state: Worker {
                 id: self.id.clone(),
                 lifecycle: self.lifecycle,
+                _alive: Alive::new(&self.metrics),
             },
         })
     }
@@ -213,6 +218,23 @@ pub fn shutting_down() {
 pub struct Worker {
     id: Arc<str>,
     lifecycle: Lifecycle,
+    _alive: Alive,
+}
+
+/// Counts an instance as alive for as long as it is.
+struct Alive(prometheus_client::metrics::gauge::Gauge);
+
+impl Alive {
+    fn new(metrics: &InstanceMetrics) -> Self {
+        metrics.alive.inc();
+        Alive(metrics.alive.clone())
+    }
+}
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 impl WorkerState for Worker {

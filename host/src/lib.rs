@@ -7,7 +7,8 @@
 //! [`routing`] and answers its own errors as [`host_errors`] says. Guest imports, one module per
 //! capability: [`sqlite`], [`variables`], [`outbound`] (whose allow-list grammar is
 //! [`allowed_hosts`]); a capability that needs the app, as service chaining does, gets it handed
-//! down as a trait ([`outbound::LocalApp`]).
+//! down as a trait ([`outbound::LocalApp`]). What they count goes to [`metrics`], which depends
+//! on none of them.
 
 #![deny(missing_docs)]
 
@@ -21,6 +22,7 @@ pub mod engine;
 pub mod host_errors;
 pub mod instance;
 pub mod manifest;
+pub mod metrics;
 pub mod outbound;
 pub mod routing;
 pub mod runtime_config;

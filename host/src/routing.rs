@@ -40,6 +40,17 @@ pub struct RouteTarget {
     component_route: String,
 }
 
+impl RouteTarget {
+    /// The route as written in the manifest (`/listings/...`), or `private`.
+    pub fn route(&self) -> &str {
+        if self.raw_route.is_empty() {
+            "private"
+        } else {
+            &self.raw_route
+        }
+    }
+}
+
 /// A request matched to a route.
 pub struct RouteMatch<'a> {
     /// The route's trigger.

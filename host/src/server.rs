@@ -270,7 +270,7 @@ async fn handle(
         Ok(body) => body,
         Err(error) => {
             let status = error.status();
-            app::log_request(&parts.method, parts.uri.path(), "-", status, start);
+            app.record_request(&parts.method, parts.uri.path(), "-", "-", status, start);
             if let body::BodyError::Unreadable(cause) = &error {
                 tracing::debug!("cannot read the request body from {client}: {cause}");
             }

@@ -93,6 +93,7 @@ async fn chaining_runs_in_process_without_any_listening_socket() {
         cache_dir: support::shared_cache_dir(),
         lifecycle: fn_host::instance::Lifecycle::default(),
         sqlite_durability: fn_host::sqlite::Durability::Machine,
+        metrics: Default::default(),
         max_instances: 100,
         env: vec![("SPIN_VARIABLE_SECRET_TOKEN".into(), "x".into())],
     };

@@ -7,10 +7,11 @@ use super::connection::{Connection, Guard, Kind};
 use super::statement::{self, Effects, Memo, Rest, Sinks, Started, Stats};
 use super::writer::{Scope, SessionId, Writer};
 use crate::bindings::spin::sqlite::sqlite::{Error, Value};
+use crate::metrics::DatabaseMetrics;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use wasmtime::Result;
 use wasmtime::error::Context as _;
@@ -27,6 +28,7 @@ pub struct LocalDatabase {
     /// What each statement text does, learned when it is first prepared.
     kinds: Memo<Kind>,
     statement_timeout: Duration,
+    metrics: DatabaseMetrics,
 }
 
 impl LocalDatabase {
@@ -39,14 +41,17 @@ impl LocalDatabase {
         sync_path(path).and_then(|()| sync_path(dir))?;
         let first_reader = Connection::open_reader(path)?;
         let max_readers = options.readers_per_database.max(1);
+        let metrics = options.metrics.local_database(label);
         Ok(Arc::new(LocalDatabase {
             path: path.to_path_buf(),
-            writer: Writer::spawn(writer, label).context("cannot start the writer thread")?,
+            writer: Writer::spawn(writer, label, metrics.clone())
+                .context("cannot start the writer thread")?,
             readers: Mutex::new(vec![first_reader]),
             read_slots: Arc::new(Semaphore::new(max_readers)),
             max_readers,
             kinds: Memo::new(),
             statement_timeout: options.statement_timeout,
+            metrics,
         }))
     }
 
@@ -115,10 +120,15 @@ impl LocalDatabase {
     async fn read(self: &Arc<Self>, sql: String, parameters: Vec<Value>) -> Result<Started, Error> {
         let (guard, abandon) = Guard::new(self.statement_timeout);
         let (sinks, receivers) = Sinks::new();
+        let (asked, timings) = (Instant::now(), self.metrics.read.clone());
         // Not awaited: the statement reports through `sinks` and goes on streaming.
         let _running = self
             .with_reader(move |reader| match reader {
-                Ok(reader) => statement::stream(reader, &sql, &parameters, &guard, sinks),
+                Ok(reader) => {
+                    let running = Instant::now();
+                    statement::stream(reader, &sql, &parameters, &guard, sinks);
+                    timings.observe(running - asked, running.elapsed());
+                }
                 Err(error) => sinks.fail(error),
             })
             .await?;
@@ -220,6 +230,7 @@ mod tests {
             durability: Durability::Machine,
             statement_timeout,
             readers_per_database: 4,
+            metrics: Arc::default(),
         };
         LocalDatabase::open(&dir.join("test.db"), "test", &options).unwrap()
     }
@@ -306,10 +317,9 @@ mod tests {
         }
         assert_eq!(failed, 20);
         assert_eq!(count(&reader).await, 180);
-        let counts = database.writer.counts();
         let (commits, writes) = (
-            counts.commits.load(Ordering::Relaxed),
-            counts.writes.load(Ordering::Relaxed),
+            database.metrics.commits.get(),
+            database.metrics.committed_writes.get(),
         );
         // The CREATE TABLE and the 200 inserts, in fewer commits than writes.
         assert_eq!(writes, 201);

@@ -25,6 +25,7 @@ mod writer;
 pub use host::{GuestConnection, Sqlite, SqliteView};
 
 use crate::bindings::spin::sqlite::sqlite::{Error, Value};
+use crate::metrics::Metrics;
 use crate::runtime_config::{DatabaseLocation, RuntimeConfig};
 use local::LocalDatabase;
 use remote::RemoteDatabase;
@@ -61,23 +62,26 @@ impl std::str::FromStr for Durability {
 }
 
 /// How the host runs every database.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SqliteOptions {
     pub durability: Durability,
     /// How long one statement may run; it is interrupted past that.
     pub statement_timeout: Duration,
     /// Reads that may run at once on one database.
     pub readers_per_database: usize,
+    /// Where statements and commits are counted.
+    pub metrics: Arc<Metrics>,
 }
 
 impl SqliteOptions {
     /// Durable, statements bounded by `request_timeout`, readers sized to the machine.
-    pub fn new(durability: Durability, request_timeout: Duration) -> Self {
+    pub fn new(durability: Durability, request_timeout: Duration, metrics: Arc<Metrics>) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         SqliteOptions {
             durability,
             statement_timeout: request_timeout,
             readers_per_database: (2 * cores).max(4),
+            metrics,
         }
     }
 }
@@ -145,10 +149,13 @@ impl Databases {
                             path.display()
                         )
                     })?,
-                DatabaseLocation::Libsql { url, token } => {
-                    RemoteDatabase::open(url, token, options.statement_timeout)
-                        .map(Database::Remote)?
-                }
+                DatabaseLocation::Libsql { url, token } => RemoteDatabase::open(
+                    url,
+                    token,
+                    options.statement_timeout,
+                    options.metrics.remote_database(label),
+                )
+                .map(Database::Remote)?,
             };
             by_label.insert(label.clone(), database);
         }

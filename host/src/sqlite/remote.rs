@@ -5,8 +5,9 @@
 
 use super::statement::{Collected, Effects, Memo, Rest, Started, Stats};
 use crate::bindings::spin::sqlite::sqlite::{Error, RowResult, Value};
+use crate::metrics::StatementTimings;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wasmtime::Result;
 use wasmtime::error::Context as _;
 
@@ -22,11 +23,17 @@ pub struct RemoteDatabase {
     /// then goes in a single round trip, with no need to describe it first.
     has_columns: Memo<bool>,
     statement_timeout: Duration,
+    metrics: StatementTimings,
 }
 
 impl RemoteDatabase {
     /// A client for the server at `url`; nothing is sent until a guest runs a statement.
-    pub fn open(url: &str, token: &str, statement_timeout: Duration) -> Result<Arc<Self>> {
+    pub fn open(
+        url: &str,
+        token: &str,
+        statement_timeout: Duration,
+        metrics: StatementTimings,
+    ) -> Result<Arc<Self>> {
         // Building a remote client does no I/O: blocking on it here is immediate.
         let client = futures::executor::block_on(
             libsql::Builder::new_remote(url.to_owned(), token.to_owned()).build(),
@@ -38,6 +45,7 @@ impl RemoteDatabase {
             idle: Mutex::default(),
             has_columns: Memo::new(),
             statement_timeout,
+            metrics,
         }))
     }
 
@@ -203,14 +211,20 @@ impl Session {
 
     /// Runs `sql` to its end, within the statement deadline.
     pub async fn execute(&self, sql: String, parameters: Vec<Value>) -> Result<Started, Error> {
+        let queued = Instant::now();
         let mut pinned = self.pinned.lock().await;
+        let started = Instant::now();
         let connection = match pinned.take() {
             Some(connection) => connection,
             None => self.database.checkout()?,
         };
         let timeout = self.database.statement_timeout;
         let run = self.database.run(&connection, &sql, parameters);
-        let Ok(result) = tokio::time::timeout(timeout, run).await else {
+        let outcome = tokio::time::timeout(timeout, run).await;
+        self.database
+            .metrics
+            .observe(started - queued, started.elapsed());
+        let Ok(result) = outcome else {
             // The connection is dropped: where its server stream stands is unknown.
             return Err(Error::Io(format!(
                 "libSQL server {} did not answer within {timeout:?}",

@@ -10,9 +10,8 @@
 use super::connection::{Abandon, Connection, Guard};
 use super::statement::{self, Collected};
 use crate::bindings::spin::sqlite::sqlite::{Error, Value};
+use crate::metrics::{DatabaseMetrics, StatementTimings};
 use std::collections::VecDeque;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -45,17 +44,6 @@ pub struct Outcome {
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Message>,
-    #[cfg_attr(not(test), allow(dead_code))]
-    counts: Arc<CommitCounts>,
-}
-
-/// How the writer has grouped writes so far.
-#[derive(Debug, Default)]
-pub struct CommitCounts {
-    /// Transactions committed for batches of writes.
-    pub commits: AtomicU64,
-    /// Writes those transactions carried.
-    pub writes: AtomicU64,
 }
 
 enum Message {
@@ -67,6 +55,8 @@ enum Message {
 struct Job {
     session: SessionId,
     scope: Scope,
+    /// When it was handed to the writer.
+    queued_at: Instant,
     sql: String,
     parameters: Vec<Value>,
     guard: Guard,
@@ -84,32 +74,22 @@ impl Job {
 
 impl Writer {
     /// Starts the writer thread of `connection`; it ends when the last handle is dropped.
-    pub fn spawn(connection: Connection, name: &str) -> std::io::Result<Writer> {
+    pub fn spawn(
+        connection: Connection,
+        name: &str,
+        metrics: DatabaseMetrics,
+    ) -> std::io::Result<Writer> {
         let (queue, jobs) = mpsc::channel();
-        let counts = Arc::new(CommitCounts::default());
         let thread = WriterThread {
             connection,
             jobs,
             waiting: VecDeque::new(),
-            counts: counts.clone(),
+            metrics,
         };
-        let name = name.to_owned();
         std::thread::Builder::new()
             .name(format!("sqlite-writer-{name}"))
-            .spawn(move || {
-                let counts = thread.run();
-                tracing::info!(
-                    "sqlite `{name}`: {} writes in {} commits",
-                    counts.writes.load(Ordering::Relaxed),
-                    counts.commits.load(Ordering::Relaxed)
-                );
-            })?;
-        Ok(Writer { queue, counts })
-    }
-
-    #[cfg(test)]
-    pub fn counts(&self) -> &CommitCounts {
-        &self.counts
+            .spawn(move || thread.run())?;
+        Ok(Writer { queue })
     }
 
     /// Runs `sql` on the writer; answers once it is durable (see [`Scope`]). Dropping the
@@ -127,6 +107,7 @@ impl Writer {
         let job = Job {
             session,
             scope,
+            queued_at: Instant::now(),
             sql,
             parameters,
             guard,
@@ -156,12 +137,12 @@ struct WriterThread {
     /// Messages taken off the queue but not served yet: the statement that ended a batch, and
     /// what other sessions sent while a guest transaction held the writer.
     waiting: VecDeque<Message>,
-    counts: Arc<CommitCounts>,
+    metrics: DatabaseMetrics,
 }
 
 impl WriterThread {
     /// Serves statements until every [`Writer`] handle is gone.
-    fn run(mut self) -> Arc<CommitCounts> {
+    fn run(mut self) {
         while let Some(message) = self.next() {
             let Message::Run(job) = message else {
                 // A session without an open transaction ended: nothing to undo.
@@ -184,7 +165,6 @@ impl WriterThread {
                 ),
             }
         }
-        self.counts
     }
 
     fn next(&mut self) -> Option<Message> {
@@ -235,9 +215,9 @@ impl WriterThread {
                 job.answer(Err(abandoned()), false);
                 continue;
             }
-            let result = self.execute("SAVEPOINT statement").and_then(|()| {
-                statement::collect(&self.connection, &job.sql, &job.parameters, &job.guard)
-            });
+            let result = self
+                .execute("SAVEPOINT statement")
+                .and_then(|()| self.run_job(&job, &self.metrics.write));
             if result.is_err() && self.connection.sqlite.is_autocommit() {
                 // SQLite rolled back the whole transaction (I/O error, full disk, interrupt):
                 // the statements before this one are undone and run again in a new one.
@@ -268,10 +248,8 @@ impl WriterThread {
         }
         match self.execute("COMMIT") {
             Ok(()) => {
-                self.counts.commits.fetch_add(1, Ordering::Relaxed);
-                self.counts
-                    .writes
-                    .fetch_add(done.len() as u64, Ordering::Relaxed);
+                self.metrics.commits.inc();
+                self.metrics.committed_writes.inc_by(done.len() as u64);
                 for (job, result) in done {
                     job.answer(result, false);
                 }
@@ -289,7 +267,7 @@ impl WriterThread {
 
     /// A transaction-control statement; if it opens a transaction, serves that until it ends.
     fn run_alone(&mut self, job: Job) {
-        let result = statement::collect(&self.connection, &job.sql, &job.parameters, &job.guard);
+        let result = self.run_job(&job, &self.metrics.transaction);
         let in_transaction = !self.connection.sqlite.is_autocommit();
         let (session, deadline) = (job.session, job.guard.deadline());
         job.answer(result, in_transaction);
@@ -304,8 +282,7 @@ impl WriterThread {
             let wait = deadline.saturating_duration_since(Instant::now());
             match self.jobs.recv_timeout(wait) {
                 Ok(Message::Run(job)) if job.session == owner => {
-                    let result =
-                        statement::collect(&self.connection, &job.sql, &job.parameters, &job.guard);
+                    let result = self.run_job(&job, &self.metrics.transaction);
                     let in_transaction = !self.connection.sqlite.is_autocommit();
                     job.answer(result, in_transaction);
                     if !in_transaction {
@@ -331,6 +308,14 @@ impl WriterThread {
                 }
             }
         }
+    }
+
+    /// Runs a job's statement, counting how long it waited and ran.
+    fn run_job(&self, job: &Job, timings: &StatementTimings) -> Result<Collected, Error> {
+        let running = Instant::now();
+        let result = statement::collect(&self.connection, &job.sql, &job.parameters, &job.guard);
+        timings.observe(running - job.queued_at, running.elapsed());
+        result
     }
 
     fn execute(&self, sql: &str) -> Result<(), Error> {
