@@ -238,6 +238,37 @@ pub fn stream(
     })
 }
 
+/// Runs a small read to its end right here: `None` once it goes past `budget` or past
+/// `max_rows` rows (it is stopped, and the caller runs it again where it may take its time).
+pub fn try_read(
+    connection: &Connection,
+    sql: &str,
+    parameters: &[Value],
+    budget: &Guard,
+    max_rows: usize,
+) -> Option<Result<Started, Error>> {
+    connection.guarded(budget, |connection| {
+        let mut statement = match prepare(connection, sql, parameters) {
+            Ok(statement) => statement,
+            Err(error) => return Some(Err(error)),
+        };
+        let columns = column_names(&statement);
+        let mut rows = Vec::new();
+        let mut stepping = statement.raw_query();
+        match fill_batch(connection, &mut stepping, &mut rows, max_rows + 1) {
+            Ok(true) => Some(Ok(Started {
+                columns,
+                first_rows: rows,
+                rest: Rest::Done(Ok(())),
+            })),
+            // More rows than `max_rows`, or stopped at the budget.
+            Ok(false) => None,
+            Err(_) if budget.should_stop() => None,
+            Err(error) => Some(Err(error)),
+        }
+    })
+}
+
 /// Runs a statement to its end, with what it did to `last-insert-rowid` and `changes`.
 pub fn collect(
     connection: &Connection,
