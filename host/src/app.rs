@@ -12,7 +12,7 @@ use crate::metrics::Metrics;
 use crate::outbound::{Answer, LocalApp};
 use crate::routing::{RouteMatch, Routes};
 use crate::runtime_config::RuntimeConfig;
-use crate::sqlite::{Databases, Durability, SqliteCtx, SqliteOptions};
+use crate::sqlite::{Databases, Durability, SqliteCtx, SqliteOptions, StartupSql};
 use crate::variables::AppVariables;
 use bytes::Bytes;
 use http::StatusCode;
@@ -58,6 +58,11 @@ pub struct AppOptions {
     pub env: Vec<(String, String)>,
     /// Where requests, instances and statements are counted.
     pub metrics: Arc<Metrics>,
+    /// Environment variables of every component, over the manifest's (`-e KEY=VALUE`).
+    pub component_env: Vec<(String, String)>,
+    /// SQL to run before serving (`--sqlite`, see [`App::run_startup_sql`]); their databases
+    /// are opened with the app's.
+    pub sqlite_statements: Vec<StartupSql>,
 }
 
 /// The loaded application.
@@ -69,6 +74,7 @@ pub struct App {
     /// The public routes and each component's own.
     pub routes: Routes,
     components: BTreeMap<String, ProxyHandler<InstanceFactory>>,
+    databases: Arc<Databases>,
     request_timeout: std::time::Duration,
     errors: HostErrors,
     metrics: Arc<Metrics>,
@@ -81,28 +87,58 @@ struct Prepared {
     grants: Grants,
 }
 
-impl App {
-    /// Loads, checks, compiles (or reads from the cache) and pre-instantiates every component
-    /// that a trigger routes to. Fails with a message naming what to fix.
-    pub fn load(options: &AppOptions) -> Result<Arc<App>> {
-        let manifest = Manifest::load(&options.manifest)?;
-        let routes = Routes::new(&manifest.triggers)
-            .with_context(|| format!("invalid routes in {}", options.manifest.display()))?;
-        let variables = AppVariables::new(&manifest, options.env.iter().cloned());
-        let databases = AppDatabases::open(&manifest, &routes, options)?;
+/// Loads the app, again whenever asked (`fn-host watch` loads a new version on every change).
+/// What it holds outlives the versions: the engine, so that `--max-instances` bounds the
+/// instances of all versions alive at once, its linker, and the compile cache.
+pub struct AppLoader {
+    options: AppOptions,
+    engine: Engine,
+    linker: Linker<InstanceState>,
+    cache: CompileCache,
+}
+
+impl AppLoader {
+    /// The engine, sized by `options`, and the compile cache.
+    pub fn new(options: AppOptions) -> Result<Self> {
         let engine = engine::build(&EngineLimits {
             max_instance_memory: options.lifecycle.max_memory,
             max_instances: options.max_instances,
         })?;
         let linker = engine::linker(&engine)?;
         let cache = CompileCache::open(&options.cache_dir)?;
+        Ok(AppLoader {
+            options,
+            engine,
+            linker,
+            cache,
+        })
+    }
+
+    /// What the app is loaded from.
+    pub fn options(&self) -> &AppOptions {
+        &self.options
+    }
+
+    /// Loads, checks, compiles (or reads from the cache) and pre-instantiates every component
+    /// that a trigger routes to, from the files as they are now. Fails with a message naming
+    /// what to fix. `previous` is the version serving now, whose databases the new one shares
+    /// where the runtime config still puts them.
+    pub fn load(&self, previous: Option<&App>) -> Result<Arc<App>> {
+        let options = &self.options;
+        let manifest = Manifest::load(&options.manifest)?;
+        let routes = Routes::new(&manifest.triggers)
+            .with_context(|| format!("invalid routes in {}", options.manifest.display()))?;
+        let variables = AppVariables::new(&manifest, options.env.iter().cloned());
+        let previous_databases = previous.map(|app| &*app.databases);
+        let databases = AppDatabases::open(&manifest, &routes, options, previous_databases)?;
         let prepared = routes
             .components()
             .map(|id| {
                 let component = &manifest.components[id];
-                let pre = pre_instantiate(&engine, &linker, &component.source, &cache)
-                    .with_context(|| format!("component `{id}`"))?;
-                let grants = grants(id, component, &manifest, &variables, &databases)?;
+                let pre =
+                    pre_instantiate(&self.engine, &self.linker, &component.source, &self.cache)
+                        .with_context(|| format!("component `{id}`"))?;
+                let grants = grants(id, component, &manifest, &variables, &databases, options)?;
                 Ok(Prepared {
                     id: id.into(),
                     pre,
@@ -113,11 +149,24 @@ impl App {
         Ok(App::assemble(
             manifest,
             routes,
-            engine,
+            self.engine.clone(),
             prepared,
+            databases.opened,
             options.lifecycle,
             options.metrics.clone(),
         ))
+    }
+}
+
+impl App {
+    /// Loads the app once (see [`AppLoader::load`]).
+    pub fn load(options: &AppOptions) -> Result<Arc<App>> {
+        AppLoader::new(options.clone())?.load(None)
+    }
+
+    /// Runs `statements` on this app's databases, as `--sqlite` asks before serving.
+    pub async fn run_startup_sql(&self, statements: &[StartupSql]) -> Result<()> {
+        self.databases.run_startup_sql(statements).await
     }
 
     /// The app, with each component's instances able to reach it for chained requests.
@@ -126,6 +175,7 @@ impl App {
         routes: Routes,
         engine: Engine,
         prepared: Vec<Prepared>,
+        databases: Arc<Databases>,
         lifecycle: Lifecycle,
         metrics: Arc<Metrics>,
     ) -> Arc<App> {
@@ -151,6 +201,7 @@ impl App {
                 version: manifest.application.version,
                 routes,
                 components,
+                databases,
                 request_timeout: lifecycle.request_timeout,
                 errors: manifest.application.host_errors,
                 metrics,
@@ -259,8 +310,8 @@ impl LocalApp for App {
     }
 }
 
-/// The databases of the app: every label some loaded component uses, opened, and every label
-/// the runtime config knows (to tell "not yours" from "no such database").
+/// The databases of the app: every label some loaded component or `--sqlite` uses, opened, and
+/// every label the runtime config knows (to tell "not yours" from "no such database").
 struct AppDatabases {
     opened: Arc<Databases>,
     configured: Arc<[String]>,
@@ -269,7 +320,12 @@ struct AppDatabases {
 impl AppDatabases {
     /// Fails, naming the component and label, when a component uses a label no runtime config
     /// provides.
-    fn open(manifest: &Manifest, routes: &Routes, options: &AppOptions) -> Result<Self> {
+    fn open(
+        manifest: &Manifest,
+        routes: &Routes,
+        options: &AppOptions,
+        previous: Option<&Databases>,
+    ) -> Result<Self> {
         let runtime_config = RuntimeConfig::load(
             options.runtime_config.as_deref(),
             &options.working_dir,
@@ -293,6 +349,16 @@ impl AppDatabases {
                 labels_in_use.push(label.as_str());
             }
         }
+        for statement in &options.sqlite_statements {
+            let label = statement.label();
+            if !configured.iter().any(|known| known == label) {
+                bail!(
+                    "based on the '{statement}' a registered database named '{label}' was \
+                     expected but not found."
+                );
+            }
+            labels_in_use.push(label);
+        }
         let sqlite_options = SqliteOptions::new(
             options.sqlite_durability,
             options.lifecycle.request_timeout,
@@ -302,18 +368,20 @@ impl AppDatabases {
             &runtime_config,
             &labels_in_use,
             &sqlite_options,
+            previous,
         )?);
         Ok(AppDatabases { opened, configured })
     }
 }
 
-/// What the manifest and runtime config grant component `id`.
+/// What the manifest, the runtime config and the command line grant component `id`.
 fn grants(
     id: &str,
     component: &Component,
     manifest: &Manifest,
     variables: &AppVariables,
     databases: &AppDatabases,
+    options: &AppOptions,
 ) -> Result<Grants> {
     let what = format!("component `{id}`");
     let allowed_hosts = component
@@ -321,8 +389,10 @@ fn grants(
         .iter()
         .map(|entry| variables.expand(entry, &format!("{what} allowed_outbound_hosts")))
         .collect::<Result<Vec<_>>>()?;
+    let mut environment = component.environment.clone();
+    environment.extend(options.component_env.iter().cloned());
     Ok(Grants {
-        environment: component.environment.clone().into_iter().collect(),
+        environment: environment.into_iter().collect(),
         allowed_hosts: Arc::new(AllowedHosts::parse(&allowed_hosts).context(what)?),
         sqlite: SqliteCtx::new(
             databases.opened.clone(),

@@ -1,11 +1,14 @@
-//! The command line, shaped like Spin's: `fn-host build` and `fn-host up`.
+//! The command line, shaped like Spin's: `fn-host build`, `fn-host up` and `fn-host watch`.
+//! The flags of `spin up` this host does not have are refused by name ([`SPIN_FLAGS_NOT_HERE`]).
 
 use crate::app::{App, AppOptions};
 use crate::compile_cache::CompileCache;
 use crate::instance::{Lifecycle, MIB};
 use crate::manifest::Manifest;
-use crate::server::ServerLimits;
-use clap::{Args, Parser, Subcommand};
+use crate::server::{CurrentApp, ServerLimits};
+use crate::sqlite::StartupSql;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -34,6 +37,18 @@ enum Command {
     },
     /// Serve the application, as `spin up` does.
     Up(Box<UpArgs>),
+    /// Serve the application and, as its files change, rebuild and reload what changed without
+    /// stopping, as `spin watch` does. Takes the flags of `up`.
+    Watch(Box<WatchArgs>),
+}
+
+#[derive(Args)]
+struct WatchArgs {
+    /// How long the files must be quiet before a change is acted on, in milliseconds.
+    #[arg(long, short = 'd', default_value_t = 100)]
+    debounce: u64,
+    #[command(flatten)]
+    up: UpArgs,
 }
 
 #[derive(Args)]
@@ -41,9 +56,21 @@ struct UpArgs {
     /// The application manifest.
     #[arg(long = "from", short = 'f', default_value = "spin.toml")]
     manifest: PathBuf,
-    /// Build the components before serving.
+    /// Build the components before serving (`watch` always does).
     #[arg(long)]
     build: bool,
+    /// An environment variable of every component, over the manifest's `environment`.
+    /// Repeatable.
+    #[arg(long = "env", short = 'e', value_name = "KEY=VALUE", value_parser = parse_env_var)]
+    env: Vec<(String, String)>,
+    /// SQL to run once before serving: a statement, against the `default` database; or every
+    /// statement of a file, `@FILE` against `default` or `@FILE:LABEL` against `LABEL`.
+    /// Repeatable; they run in order.
+    #[arg(long, value_name = "STATEMENT | @FILE[:LABEL]")]
+    sqlite: Vec<StartupSql>,
+    /// Do not print what components write to stdout and stderr.
+    #[arg(long, short = 'q', visible_aliases = ["sh", "shush"])]
+    quiet: bool,
     /// Spin runtime config (SQLite labels → files). Default: `runtime.toml` beside the
     /// manifest, when there is one.
     #[arg(long)]
@@ -106,8 +133,13 @@ struct UpArgs {
 
 /// Runs the command line; errors are printed with their causes and exit with status 1.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let _log_writer = init_logging();
+    let cli = parse_command_line();
+    let quiet = match &cli.command {
+        Command::Up(args) => args.quiet,
+        Command::Watch(args) => args.up.quiet,
+        Command::Build { .. } => false,
+    };
+    let _log_writer = init_logging(quiet);
     // Guest traps and failed requests are reported through errors; capturing a native backtrace
     // for each (as RUST_BACKTRACE=1 would) costs more than the request itself.
     wasmtime::error::disable_backtrace();
@@ -115,6 +147,7 @@ pub fn main() -> ExitCode {
         Command::Build { manifest } => Manifest::load(&manifest)
             .and_then(|manifest| crate::component_build::build_all(&manifest)),
         Command::Up(args) => up(*args),
+        Command::Watch(args) => watch(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -126,10 +159,50 @@ pub fn main() -> ExitCode {
 }
 
 fn up(args: UpArgs) -> Result<()> {
-    let open_files_limit = crate::server::connections::raise_open_files_limit();
+    let limits = server_limits(&args);
     if args.build {
         crate::component_build::build_all(&Manifest::load(&args.manifest)?)?;
     }
+    let options = app_options(&args)?;
+    async_runtime()?.block_on(async {
+        serve_metrics(args.metrics_listen, &options).await?;
+        let app = App::load(&options)?;
+        app.run_startup_sql(&options.sqlite_statements).await?;
+        let listener = crate::server::listen(args.listen)
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let address = listener.local_addr()?;
+        let shutdown =
+            crate::server::shutdown_signal().context("cannot handle SIGINT and SIGTERM")?;
+        crate::server::announce(&app, address);
+        crate::server::serve(CurrentApp::new(app), listener, limits, shutdown).await
+    })
+}
+
+fn watch(args: WatchArgs) -> Result<()> {
+    let limits = server_limits(&args.up);
+    let options = app_options(&args.up)?;
+    let debounce = std::time::Duration::from_millis(args.debounce);
+    async_runtime()?.block_on(async {
+        serve_metrics(args.up.metrics_listen, &options).await?;
+        crate::watch::run(options, args.up.listen, limits, debounce).await
+    })
+}
+
+/// Serves Prometheus metrics on `address` (a background task) when one is given.
+async fn serve_metrics(address: Option<SocketAddr>, options: &AppOptions) -> Result<()> {
+    let Some(address) = address else {
+        return Ok(());
+    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address} for metrics"))?;
+    println!("Metrics at http://{}/metrics", listener.local_addr()?);
+    tokio::spawn(crate::metrics::serve(options.metrics.clone(), listener));
+    Ok(())
+}
+
+/// What the app is loaded from and with.
+fn app_options(args: &UpArgs) -> Result<AppOptions> {
     let runtime_config = args
         .runtime_config_file
         .clone()
@@ -138,7 +211,7 @@ fn up(args: UpArgs) -> Result<()> {
         Some(dir) => dir.clone(),
         None => CompileCache::default_dir()?,
     };
-    let options = AppOptions {
+    Ok(AppOptions {
         manifest: args.manifest.clone(),
         runtime_config,
         working_dir: std::env::current_dir().context("cannot read the working directory")?,
@@ -155,36 +228,29 @@ fn up(args: UpArgs) -> Result<()> {
         metrics: Arc::default(),
         max_instances: args.max_instances,
         env: std::env::vars().collect(),
-    };
-    let limits = ServerLimits {
+        component_env: args.env.clone(),
+        sqlite_statements: args.sqlite.clone(),
+    })
+}
+
+/// What the server allows its clients; raises the open files limit the default is sized from.
+fn server_limits(args: &UpArgs) -> ServerLimits {
+    let open_files_limit = crate::server::connections::raise_open_files_limit();
+    ServerLimits {
         max_request_body_bytes: args.max_request_body_bytes,
         request_body_timeout: args.request_body_timeout.into(),
         max_connections: args.max_connections.unwrap_or_else(|| {
             crate::server::connections::default_max_connections(open_files_limit)
         }),
         keep_alive_timeout: args.keep_alive_timeout.into(),
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    }
+}
+
+fn async_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let app = App::load(&options)?;
-        let listener = crate::server::listen(args.listen)
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
-        let address = listener.local_addr()?;
-        let shutdown =
-            crate::server::shutdown_signal().context("cannot handle SIGINT and SIGTERM")?;
-        if let Some(metrics_address) = args.metrics_listen {
-            let listener = tokio::net::TcpListener::bind(metrics_address)
-                .await
-                .with_context(|| format!("cannot listen on {metrics_address} for metrics"))?;
-            println!("Metrics at http://{}/metrics", listener.local_addr()?);
-            tokio::spawn(crate::metrics::serve(options.metrics.clone(), listener));
-        }
-        print_routes(&app, address);
-        crate::server::serve(app, listener, limits, shutdown).await
-    })
+        .context("cannot start the async runtime")
 }
 
 /// `runtime.toml` beside the manifest, if present.
@@ -193,25 +259,127 @@ fn beside(manifest: &Path, name: &str) -> Option<PathBuf> {
     candidate.is_file().then_some(candidate)
 }
 
-/// The start-up banner, as `spin up` prints it.
-fn print_routes(app: &App, address: SocketAddr) {
-    println!("Serving http://{address}");
-    println!("Available Routes:");
-    for (route, component) in app.routes.public_routes() {
-        let (path, wildcard) = match route.strip_suffix("/...") {
-            Some(prefix) => (prefix, " (wildcard)"),
-            None => (route, ""),
-        };
-        println!("  {component}: http://{address}{path}{wildcard}");
+/// `KEY=VALUE`, split at the first `=`, as `spin up -e` reads it.
+fn parse_env_var(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or("Environment variable must be of the form `key=value`")?;
+    Ok((key.to_string(), value.to_string()))
+}
+
+/// The flags of `spin up` (4.1) this host does not have, with what to do instead where there
+/// is something.
+const SPIN_FLAGS_NOT_HERE: &[(&str, Option<char>, &str)] = &[
+    ("--profile", None, ""),
+    ("--insecure", Some('k'), "this host runs local files only"),
+    ("--temp", None, "this host mounts no files into components"),
+    (
+        "--direct-mounts",
+        None,
+        "this host mounts no files into components",
+    ),
+    ("--component-id", Some('c'), ""),
+    (
+        "--log-dir",
+        Some('L'),
+        "component output goes to this host's log on stdout",
+    ),
+    (
+        "--truncate-logs",
+        None,
+        "component output goes to this host's log on stdout",
+    ),
+    (
+        "--disable-cache",
+        None,
+        "compiled components are kept in --cache-dir",
+    ),
+    (
+        "--cache",
+        None,
+        "compiled components are kept in --cache-dir",
+    ),
+    ("--disable-pooling", None, ""),
+    ("--debug-info", None, ""),
+    ("--follow", None, "--quiet silences all components"),
+    (
+        "--tls-cert",
+        None,
+        "terminate TLS in a proxy in front of this host",
+    ),
+    (
+        "--tls-key",
+        None,
+        "terminate TLS in a proxy in front of this host",
+    ),
+    ("--http1-max-buf-size", None, ""),
+    (
+        "--find-free-port",
+        None,
+        "--listen 127.0.0.1:0 takes a free port",
+    ),
+    ("--format", None, ""),
+    (
+        "--allow-transient-write",
+        None,
+        "this host mounts no files into components",
+    ),
+    ("--experimental-wasi-otel", None, ""),
+    ("--key-value", None, "this host has no key-value store"),
+    (
+        "--max-instance-memory",
+        None,
+        "use --max-instance-memory-mib",
+    ),
+    (
+        "--variable",
+        None,
+        "set SPIN_VARIABLE_<NAME>=<value> in the environment",
+    ),
+];
+
+/// The parsed command line; exits with clap's message (status 2) when it is not one, naming a
+/// flag of `spin up` this host does not support as such.
+fn parse_command_line() -> Cli {
+    let error = match Cli::try_parse() {
+        Ok(cli) => return cli,
+        Err(error) => error,
+    };
+    let unknown = match (error.kind(), error.get(ContextKind::InvalidArg)) {
+        (ErrorKind::UnknownArgument, Some(ContextValue::String(flag))) => flag.clone(),
+        _ => error.exit(),
+    };
+    let flag = unknown.split('=').next().unwrap_or_default();
+    let Some((long, _, instead)) = SPIN_FLAGS_NOT_HERE.iter().find(|(long, short, _)| {
+        *long == flag || short.is_some_and(|short| flag == format!("-{short}"))
+    }) else {
+        error.exit()
+    };
+    let mut message = format!("`{long}` is a flag of `spin up` that fn-host does not support");
+    if !instead.is_empty() {
+        message.push_str(&format!(" ({instead})"));
+    }
+    // The usage of the subcommand given (the first argument), as clap's own errors show it.
+    let mut command = Cli::command();
+    command.build();
+    let subcommand = std::env::args().nth(1).unwrap_or_default();
+    match command.find_subcommand_mut(&subcommand) {
+        Some(subcommand) => subcommand.error(ErrorKind::UnknownArgument, message).exit(),
+        None => command.error(ErrorKind::UnknownArgument, message).exit(),
     }
 }
 
 /// Logs go to stdout through a background writer, so a request never waits on the terminal.
-/// `RUST_LOG` filters them (default `info`).
-fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
+/// `RUST_LOG` filters them (default `info`); `quiet` drops what components print (the `guest`
+/// target).
+fn init_logging(quiet: bool) -> tracing_appender::non_blocking::WorkerGuard {
     let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if quiet {
+        // The target `instance::GuestOutput` logs under.
+        filter = filter.add_directive("guest=off".parse().expect("a valid directive"));
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

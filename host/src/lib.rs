@@ -1,7 +1,8 @@
 //! `fn-host`: a Spin-compatible host on wasmtime. It reads an app's `spin.toml` and
 //! `runtime.toml` and gives each component what Spin gives it.
 //!
-//! Modules depend one way: [`cli`] → [`server`] → [`app`] → [`instance`] → the capabilities.
+//! Modules depend one way: [`cli`] → [`watch`] → [`server`] → [`app`] → [`instance`] → the
+//! capabilities. [`watch`] rebuilds ([`component_build`]) and reloads the app as its files change.
 //! [`app`] loads [`manifest`] (whose `{{ variable }}` templates are [`template`]) and
 //! [`runtime_config`], compiles with [`engine`] through [`compile_cache`], routes with
 //! [`routing`] and answers its own errors as [`host_errors`] says. Guest imports, one module per
@@ -31,3 +32,4 @@ pub mod server;
 pub mod sqlite;
 pub mod template;
 pub mod variables;
+pub mod watch;

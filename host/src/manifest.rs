@@ -93,7 +93,7 @@ pub struct Component {
 }
 
 /// `[component.<id>.build]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Build {
     /// What to run.
@@ -101,7 +101,8 @@ pub struct Build {
     /// Where to run it, relative to the manifest's directory.
     #[serde(default)]
     pub workdir: Option<PathBuf>,
-    /// Files `spin watch` watches (read for compatibility; this host does not watch).
+    /// Globs of the files whose changes rebuild it under `fn-host watch` (and `spin watch`),
+    /// relative to `workdir`.
     #[serde(default)]
     pub watch: Vec<String>,
     /// Environment variables of the build command.
@@ -109,8 +110,19 @@ pub struct Build {
     pub environment: BTreeMap<String, String>,
 }
 
+impl Build {
+    /// Where its command runs and its `watch` globs are rooted: `workdir` under the manifest's
+    /// directory.
+    pub fn dir(&self, manifest_dir: &Path) -> PathBuf {
+        match &self.workdir {
+            Some(workdir) => manifest_dir.join(workdir),
+            None => manifest_dir.to_path_buf(),
+        }
+    }
+}
+
 /// `command = "a && b"` or `command = ["a", "b"]`, as Spin accepts both.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
 pub enum BuildCommand {
     /// One shell command.

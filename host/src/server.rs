@@ -1,12 +1,14 @@
 //! The HTTP/1.1 server in front of the app: the connection limit ([`connections`]), keep-alive
 //! with an idle timeout, request bodies read within a size limit and a deadline ([`body`]), the
-//! health endpoint, and a graceful shutdown on SIGINT/SIGTERM.
+//! health endpoint, a graceful shutdown on SIGINT/SIGTERM, and new versions of the app swapped
+//! in while it serves ([`CurrentApp`]).
 
 pub mod body;
 pub mod connections;
 
 use crate::app::{self, App, Response};
 use crate::routing::{HEALTH_PATH, WELL_KNOWN_PREFIX};
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use connections::{Admission, Connections, HEALTH_ONLY_HEAD_TIMEOUT, Slot};
 use http::{HeaderValue, StatusCode};
@@ -16,11 +18,14 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, watch};
 use wasmtime::Result;
+use wasmtime_wasi_http::WasiBody;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -73,9 +78,49 @@ pub fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
+/// The version of the app the server answers with; `fn-host watch` swaps in new ones. A request
+/// takes the version current when its head arrives and keeps it until its response is sent,
+/// its chained requests included: a swap fails no request.
+pub struct CurrentApp(ArcSwap<App>);
+
+impl CurrentApp {
+    /// Serving `app` until [`CurrentApp::replace`].
+    pub fn new(app: Arc<App>) -> Arc<Self> {
+        Arc::new(CurrentApp(ArcSwap::new(app)))
+    }
+
+    /// The version new requests go to.
+    pub fn get(&self) -> Arc<App> {
+        self.0.load_full()
+    }
+
+    /// Sends new requests to `app`; requests in progress finish on the version they started on.
+    pub fn replace(&self, app: Arc<App>) {
+        self.0.store(app);
+    }
+}
+
+/// What `spin up` prints once it serves: the address, then each public route.
+pub fn announce(app: &App, address: SocketAddr) {
+    println!("Serving http://{address}");
+    print_routes(app, address);
+}
+
+/// Each public route of `app` as a URL on `address`, with the component it reaches.
+pub fn print_routes(app: &App, address: SocketAddr) {
+    println!("Available Routes:");
+    for (route, component) in app.routes.public_routes() {
+        let (path, wildcard) = match route.strip_suffix("/...") {
+            Some(prefix) => (prefix, " (wildcard)"),
+            None => (route, ""),
+        };
+        println!("  {component}: http://{address}{path}{wildcard}");
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then drains open connections.
 pub async fn serve(
-    app: Arc<App>,
+    app: Arc<CurrentApp>,
     listener: TcpListener,
     limits: ServerLimits,
     shutdown: impl Future<Output = ()>,
@@ -113,7 +158,7 @@ pub async fn serve(
                 tokio::spawn(connection.serve(stream, closing_watch.clone()));
             }
             Admission::HealthOnly(reserve) => {
-                tokio::spawn(serve_health_only(app.clone(), stream, client, reserve));
+                tokio::spawn(serve_health_only(app.get(), stream, client, reserve));
             }
         }
     }
@@ -129,7 +174,7 @@ pub async fn serve(
 
 /// A connection with a full slot.
 struct AppConnection {
-    app: Arc<App>,
+    app: Arc<CurrentApp>,
     limits: Arc<ServerLimits>,
     client: SocketAddr,
     slot: Slot,
@@ -149,11 +194,16 @@ impl AppConnection {
         let requests = slot.requests();
         let service = service_fn(move |request| {
             let in_progress = requests.start();
-            let app = app.clone();
+            let app = app.get();
             let limits = limits.clone();
             async move {
                 let response = handle(&app, request, client, &limits).await;
-                Ok::<_, Infallible>(response.map(|body| in_progress.wrap(body)))
+                Ok::<_, Infallible>(response.map(|body| {
+                    in_progress.wrap(VersionedBody {
+                        body,
+                        _version: app,
+                    })
+                }))
             }
         });
         let connection = http1::Builder::new()
@@ -178,6 +228,33 @@ impl AppConnection {
         // A request in progress finishes first; the connection closes after its response.
         connection.as_mut().graceful_shutdown();
         report(connection.await, client);
+    }
+}
+
+/// A response body that keeps the app version that answered alive until it is sent: a component
+/// may still be writing it, and calling its app's other components.
+struct VersionedBody {
+    body: WasiBody,
+    _version: Arc<App>,
+}
+
+impl http_body::Body for VersionedBody {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }
 

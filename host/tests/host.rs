@@ -96,6 +96,8 @@ async fn chaining_runs_in_process_without_any_listening_socket() {
         metrics: Default::default(),
         max_instances: 100,
         env: vec![("SPIN_VARIABLE_SECRET_TOKEN".into(), "x".into())],
+        component_env: Vec::new(),
+        sqlite_statements: Vec::new(),
     };
     // No server is started: the app is only called as a library.
     let app = fn_host::app::App::load(&options).unwrap();

@@ -14,7 +14,7 @@ impl HostOptions {
         let mut command = Command::new(self.on.path());
         command
             .current_dir(work_dir)
-            .arg("up")
+            .arg(self.subcommand)
             .arg("--from")
             .arg(&self.manifest)
             .args(["--listen", "127.0.0.1:0", "--state-dir"])

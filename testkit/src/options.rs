@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct RunOptions<T> {
     pub on: T,
+    /// What serves the app: `up`, or fn-host's `watch`, which takes the same arguments.
+    pub subcommand: &'static str,
     pub manifest: PathBuf,
     pub runtime_config: Option<PathBuf>,
     /// More arguments of `up`.
@@ -30,6 +32,7 @@ impl<T> RunOptions<T> {
     pub fn new(on: T, manifest: impl Into<PathBuf>) -> Self {
         RunOptions {
             on,
+            subcommand: "up",
             manifest: manifest.into(),
             runtime_config: None,
             args: Vec::new(),
@@ -43,6 +46,7 @@ impl<T> RunOptions<T> {
     pub fn on<U>(self, on: U) -> RunOptions<U> {
         RunOptions {
             on,
+            subcommand: self.subcommand,
             manifest: self.manifest,
             runtime_config: self.runtime_config,
             args: self.args,
@@ -50,6 +54,12 @@ impl<T> RunOptions<T> {
             work_dir: self.work_dir,
             cache_dir: self.cache_dir,
         }
+    }
+
+    /// Serves with `watch` instead of `up`.
+    pub fn watching(mut self) -> Self {
+        self.subcommand = "watch";
+        self
     }
 
     pub fn runtime_config(mut self, path: impl Into<PathBuf>) -> Self {

@@ -19,10 +19,12 @@ mod connection;
 mod host;
 mod local;
 mod remote;
+mod startup;
 mod statement;
 mod writer;
 
 pub use host::{GuestConnection, Sqlite, SqliteView};
+pub use startup::StartupSql;
 
 use crate::bindings::spin::sqlite::sqlite::{Error, Value};
 use crate::metrics::Metrics;
@@ -89,10 +91,17 @@ impl SqliteOptions {
 /// Every configured database of the app, by label. Shared by all instances.
 #[derive(Default)]
 pub struct Databases {
-    by_label: BTreeMap<String, Database>,
+    by_label: BTreeMap<String, Opened>,
+}
+
+/// A label's database, and where the runtime config put it.
+struct Opened {
+    location: DatabaseLocation,
+    database: Database,
 }
 
 /// One label's database.
+#[derive(Clone)]
 enum Database {
     Local(Arc<LocalDatabase>),
     Remote(Arc<RemoteDatabase>),
@@ -129,38 +138,61 @@ impl Session {
 
 impl Databases {
     /// Opens (creating if needed) each configured database that some component uses, so a bad
-    /// path or a locked file fails the start rather than the first request.
+    /// path or a locked file fails the start rather than the first request. A label that
+    /// `previous` (the app version serving now, under `fn-host watch`) has open at the same
+    /// location is shared, not opened again: a file keeps its one writer across versions.
     pub fn open(
         config: &RuntimeConfig,
         used_labels: &[&str],
         options: &SqliteOptions,
+        previous: Option<&Databases>,
     ) -> Result<Self> {
         let mut by_label = BTreeMap::new();
         for (label, location) in &config.sqlite_databases {
             if !used_labels.contains(&label.as_str()) {
                 continue;
             }
-            let database = match location {
-                DatabaseLocation::File(path) => LocalDatabase::open(path, label, options)
-                    .map(Database::Local)
-                    .with_context(|| {
-                        format!(
-                            "cannot open sqlite database `{label}` at {}",
-                            path.display()
-                        )
-                    })?,
-                DatabaseLocation::Libsql { url, token } => RemoteDatabase::open(
-                    url,
-                    token,
-                    options.statement_timeout,
-                    options.metrics.remote_database(label),
-                )
-                .map(Database::Remote)?,
+            let kept = previous
+                .and_then(|previous| previous.by_label.get(label))
+                .filter(|opened| opened.location == *location);
+            let database = match kept {
+                Some(opened) => opened.database.clone(),
+                None => open_database(label, location, options)?,
             };
-            by_label.insert(label.clone(), database);
+            by_label.insert(
+                label.clone(),
+                Opened {
+                    location: location.clone(),
+                    database,
+                },
+            );
         }
         Ok(Databases { by_label })
     }
+}
+
+fn open_database(
+    label: &str,
+    location: &DatabaseLocation,
+    options: &SqliteOptions,
+) -> Result<Database> {
+    Ok(match location {
+        DatabaseLocation::File(path) => LocalDatabase::open(path, label, options)
+            .map(Database::Local)
+            .with_context(|| {
+                format!(
+                    "cannot open sqlite database `{label}` at {}",
+                    path.display()
+                )
+            })?,
+        DatabaseLocation::Libsql { url, token } => RemoteDatabase::open(
+            url,
+            token,
+            options.statement_timeout,
+            options.metrics.remote_database(label),
+        )
+        .map(Database::Remote)?,
+    })
 }
 
 /// A component's view of the databases: only the labels it declared.
@@ -193,11 +225,49 @@ impl SqliteCtx {
                 Error::NoSuchDatabase
             });
         }
-        let database = self
+        let opened = self
             .databases
             .by_label
             .get(label)
             .ok_or(Error::NoSuchDatabase)?;
-        Ok(Session::new(database))
+        Ok(Session::new(&opened.database))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local(databases: &Databases, label: &str) -> Arc<LocalDatabase> {
+        match &databases.by_label[label].database {
+            Database::Local(database) => database.clone(),
+            Database::Remote(_) => panic!("`{label}` is remote"),
+        }
+    }
+
+    #[test]
+    fn a_new_version_shares_the_files_that_stay_where_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = |users: &str| {
+            let mut config = RuntimeConfig::default();
+            for (label, file) in [("listings", "listings.db"), ("users", users)] {
+                let location = DatabaseLocation::File(dir.path().join(file));
+                config.sqlite_databases.insert(label.into(), location);
+            }
+            config
+        };
+        let options =
+            SqliteOptions::new(Durability::Process, Duration::from_secs(5), Arc::default());
+        let labels = ["listings", "users"];
+        let first = Databases::open(&config("users.db"), &labels, &options, None).unwrap();
+        let second = Databases::open(&config("moved.db"), &labels, &options, Some(&first)).unwrap();
+        assert!(Arc::ptr_eq(
+            &local(&first, "listings"),
+            &local(&second, "listings")
+        ));
+        assert!(!Arc::ptr_eq(
+            &local(&first, "users"),
+            &local(&second, "users")
+        ));
     }
 }

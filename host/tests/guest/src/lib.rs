@@ -38,6 +38,10 @@ pub async fn handle(request: Request) -> impl IntoResponse {
         }
         "headers" => headers(&request),
         "var" => variable(param(&request, "name").unwrap_or_default()).await,
+        "env" => text(
+            200,
+            std::env::var(param(&request, "name").unwrap_or_default()).unwrap_or_default(),
+        ),
         "put" => {
             put(
                 param(&request, "db").unwrap_or_default(),
