@@ -208,9 +208,17 @@ mod tests {
         assert_eq!(opts.sizes.len(), 2);
         assert_eq!(
             opts.systems.0,
-            [System::FnHost, System::FnHostProcess, System::Baseline, System::Spin]
+            [
+                System::FnHost,
+                System::FnHostProcess,
+                System::Baseline,
+                System::Spin
+            ]
         );
-        assert_eq!(opts.baseline_fn_host, Some(PathBuf::from("/bin/old-fn-host")));
+        assert_eq!(
+            opts.baseline_fn_host,
+            Some(PathBuf::from("/bin/old-fn-host"))
+        );
         assert_eq!(opts.duration, Duration::from_secs(3));
         assert_eq!(opts.host_args, ["--max-instances=10"]);
         let wanted: Vec<_> = scenarios::ALL

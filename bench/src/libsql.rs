@@ -44,10 +44,15 @@ impl Shape {
         let mut urls = Vec::new();
         for label in config.database_labels() {
             let port = launch::free_port()?;
-            let sqld = testkit::Sqld::try_start(&self.sqld, &dir.join(format!("{label}.sqld")), port)
-                .with_context(|| format!("sqld for {label}"))?;
+            let sqld =
+                testkit::Sqld::try_start(&self.sqld, &dir.join(format!("{label}.sqld")), port)
+                    .with_context(|| format!("sqld for {label}"))?;
             urls.push(sqld.url.clone());
-            parts.push(Running::server(&format!("sqld {label}"), port, Server::Sqld(sqld))?);
+            parts.push(Running::server(
+                &format!("sqld {label}"),
+                port,
+                Server::Sqld(sqld),
+            )?);
         }
         let app = App {
             runtime_config: dir.join("runtime.libsql.toml"),
@@ -56,7 +61,11 @@ impl Shape {
         std::fs::write(&app.runtime_config, config.on_libsql(&urls)?)
             .with_context(|| format!("cannot write {}", app.runtime_config.display()))?;
 
-        let hosts = if self.balancer.is_some() { BALANCED_HOSTS } else { 1 };
+        let hosts = if self.balancer.is_some() {
+            BALANCED_HOSTS
+        } else {
+            1
+        };
         let mut host_urls = Vec::new();
         for n in 1..=hosts {
             let host_dir = dir.join(format!("host{n}"));
@@ -70,7 +79,10 @@ impl Shape {
             parts.push(host);
         }
         let Some(balancer) = &self.balancer else {
-            let port = parts.last().map(|host| host.ports.public).context("no host")?;
+            let port = parts
+                .last()
+                .map(|host| host.ports.public)
+                .context("no host")?;
             return Ok(Running::together(name, port, parts));
         };
         let port = launch::free_port()?;
@@ -83,9 +95,13 @@ impl Shape {
             &hosts,
         )?;
         parts.push(Running::server("HAProxy", port, Server::Balancer(haproxy))?);
-        probe::wait_for_2xx(port, app.ready_path, Instant::now(), BALANCER_READY_DEADLINE, || {
-            Ok(())
-        })
+        probe::wait_for_2xx(
+            port,
+            app.ready_path,
+            Instant::now(),
+            BALANCER_READY_DEADLINE,
+            || Ok(()),
+        )
         .map_err(anyhow::Error::msg)
         .context("the app through HAProxy")?;
         Ok(Running::together(name, port, parts))
@@ -102,13 +118,19 @@ mod tests {
     /// once it is stopped. Needs sqld, HAProxy and `target/release/fn-host`.
     #[test]
     fn two_hosts_over_sqld_behind_haproxy() -> Result<()> {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize()?;
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .canonicalize()?;
         let fn_host = repo.join("target/release/fn-host");
-        let programs = testkit::sqld_program().and_then(|sqld| Ok((sqld, testkit::balancer_program()?)));
+        let programs =
+            testkit::sqld_program().and_then(|sqld| Ok((sqld, testkit::balancer_program()?)));
         let (sqld, haproxy) = match programs {
             Ok(programs) if fn_host.is_file() => programs,
             Ok(_) => {
-                println!("skipped: no {} (cargo build --release -p fn-host)", fn_host.display());
+                println!(
+                    "skipped: no {} (cargo build --release -p fn-host)",
+                    fn_host.display()
+                );
                 return Ok(());
             }
             Err(reason) => {

@@ -254,7 +254,9 @@ impl Bench<'_> {
     ) -> Result<SystemReport> {
         let dir = self.run_dir.join(tag);
         let app = self.artifacts.app.clone();
-        let timed = setup.fn_host().filter(|_| main && setup.system == System::FnHost);
+        let timed = setup
+            .fn_host()
+            .filter(|_| main && setup.system == System::FnHost);
         let mut running = match timed {
             Some(host) => self.timed_fn_host_start(host, &dir)?,
             None => {
@@ -285,7 +287,12 @@ impl Bench<'_> {
     /// The trivial component on the same host configuration, into `report`.
     fn floor(&mut self, setup: &Setup, report: &mut SystemReport, tag: &str) {
         let scenarios = self.scenarios(true, true);
-        let Some(floor) = self.artifacts.floor.clone().filter(|_| !scenarios.is_empty()) else {
+        let Some(floor) = self
+            .artifacts
+            .floor
+            .clone()
+            .filter(|_| !scenarios.is_empty())
+        else {
             return;
         };
         let dir = self.run_dir.join(format!("{tag}-floor"));
@@ -305,7 +312,12 @@ impl Bench<'_> {
     fn timed_fn_host_start(&mut self, host: &FnHost, state_dir: &Path) -> Result<Running> {
         let app = self.artifacts.app.clone();
         let start = |name: &str, dir: &Path| {
-            launch::start_host(name, app.fn_host(host, dir), app.ready_path, &self.log_of(dir))
+            launch::start_host(
+                name,
+                app.fn_host(host, dir),
+                app.ready_path,
+                &self.log_of(dir),
+            )
         };
         eprintln!("fn-host: first start (compiles the components into the cache)");
         let (mut warm, cold) = start("fn-host (warm-up)", &self.run_dir.join("fn-host-warm-up"))?;

@@ -164,7 +164,9 @@ impl Scenario {
         };
         let base = format!("http://127.0.0.1:{port}");
         let seed = seed ^ hash(self.id);
-        if user_ids.is_empty() && matches!(self.shape, Shape::RandomUser(_) | Shape::NewListings(..)) {
+        if user_ids.is_empty()
+            && matches!(self.shape, Shape::RandomUser(_) | Shape::NewListings(..))
+        {
             return Err("no users to make requests for".into());
         }
         match self.shape {
@@ -316,10 +318,18 @@ mod tests {
         assert_eq!(content_type, "application/x-www-form-urlencoded");
         for body in listings.iter().take(100) {
             let fields: std::collections::HashMap<String, String> =
-                form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+                form_urlencoded::parse(body.as_bytes())
+                    .into_owned()
+                    .collect();
             assert!(matches!(fields["user_id"].as_str(), "4" | "5"), "{body}");
-            assert!(matches!(fields["listing_type"].as_str(), "rent" | "sale"), "{body}");
-            assert!(fields["price"].parse::<i64>().is_ok_and(|price| price > 0), "{body}");
+            assert!(
+                matches!(fields["listing_type"].as_str(), "rent" | "sale"),
+                "{body}"
+            );
+            assert!(
+                fields["price"].parse::<i64>().is_ok_and(|price| price > 0),
+                "{body}"
+            );
         }
     }
 

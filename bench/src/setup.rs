@@ -114,8 +114,8 @@ impl Setup {
                 "set SPIN or put `spin` on PATH",
             )?),
             System::Tornado | System::Native => {
-                let anchor = Anchor::of(system, places.anchors_dir)
-                    .ok_or("not a reference stack")?;
+                let anchor =
+                    Anchor::of(system, places.anchors_dir).ok_or("not a reference stack")?;
                 if !anchor.is_present() {
                     return Err(format!("not found at {}", anchor.dir.display()));
                 }
@@ -238,7 +238,13 @@ mod tests {
 
         let binary = std::env::current_exe().unwrap();
         let binary = binary.to_str().unwrap();
-        let (setups, _) = found(&["bench", "--systems", "baseline", "--baseline-fn-host", binary]);
+        let (setups, _) = found(&[
+            "bench",
+            "--systems",
+            "baseline",
+            "--baseline-fn-host",
+            binary,
+        ]);
         assert_eq!(setups, [(System::Baseline, file_name(Path::new(binary)))]);
         let (setups, _) = found(&[
             "bench",
@@ -249,8 +255,12 @@ mod tests {
             "--baseline-label",
             "before group commit",
         ]);
-        assert_eq!(setups, [(System::Baseline, "before group commit".to_string())]);
-        let (setups, notes) = found(&["bench", "--systems=baseline", "--baseline-fn-host=/no/such"]);
+        assert_eq!(
+            setups,
+            [(System::Baseline, "before group commit".to_string())]
+        );
+        let (setups, notes) =
+            found(&["bench", "--systems=baseline", "--baseline-fn-host=/no/such"]);
         assert!(setups.is_empty());
         assert_eq!(notes, ["fn-host baseline: /no/such is not a file; skipped"]);
     }

@@ -63,7 +63,9 @@ impl RunOptions<ClusterPrograms> {
             .map(|port| format!("http://127.0.0.1:{port}"))
             .collect();
         let runtime_config = work_dir.join("runtime.libsql.toml");
-        let on_libsql = app_config.on_libsql(&urls).unwrap_or_else(|e| panic!("{e}"));
+        let on_libsql = app_config
+            .on_libsql(&urls)
+            .unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(&runtime_config, on_libsql).expect("write the cluster's runtime config");
         let programs = self.on.clone();
 

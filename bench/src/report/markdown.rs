@@ -270,7 +270,10 @@ fn comparison(md: &mut String, size: &SizeReport, title: &str, intro: &str, syst
     }
     let _ = writeln!(md, "{header}\n{rule}");
     for scenario in ALL {
-        if !ran.iter().any(|system| system.scenario(scenario.id).is_some()) {
+        if !ran
+            .iter()
+            .any(|system| system.scenario(scenario.id).is_some())
+        {
             continue;
         }
         let mut row = format!("| {} |", scenario.title);

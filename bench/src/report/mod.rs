@@ -152,7 +152,8 @@ impl SizeReport {
 
     /// What the tables call `system` (its label where it ran).
     pub fn label(&self, system: System) -> &str {
-        self.system(system).map_or(system.label(), |s| s.label.as_str())
+        self.system(system)
+            .map_or(system.label(), |s| s.label.as_str())
     }
 
     /// The systems of [`System::COMPARED_WITH`] that ran at this size.

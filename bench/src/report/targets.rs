@@ -182,7 +182,9 @@ impl Target {
             Bound::AtMost(most) => ("≤", most),
         };
         let metric = self.metric.name();
-        let against = self.against.map(|reference| format!(" {}'s", size.label(reference)));
+        let against = self
+            .against
+            .map(|reference| format!(" {}'s", size.label(reference)));
         let bound = self.format(bound);
         format!(
             "{scenarios}: {metric} {sign} {bound}{}",
