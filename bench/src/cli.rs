@@ -7,7 +7,8 @@ use clap::Parser;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Benchmarks the app on fn-host beside Spin, Tornado and native axum, in one run.
+/// Benchmarks the app on fn-host (its durability modes, a baseline binary, libSQL shapes)
+/// beside Spin, Tornado and native axum, in one run.
 ///
 /// Needs `target/release/fn-host` and the components built:
 /// `cargo build --release -p fn-host && cargo run --release -p fn-host -- build`
@@ -32,25 +33,40 @@ pub struct Opts {
     /// (`GET /listings?page_size=10` and `?user_id=`) on fn-host, for the latency ratio.
     #[arg(long, value_delimiter = ',', value_parser = parse_size, default_value = "10000:1000")]
     pub sizes: Vec<Size>,
-    /// Systems to compare fn-host with: `spin`, `tornado`, `native`, or `none`. Spin is the
-    /// binary in `SPIN`, else `spin` on PATH; the others are in --anchors-dir. One that is
-    /// not there is skipped with a note.
-    #[arg(long, default_value = "spin,tornado,native", value_parser = parse_references)]
-    pub references: References,
+    /// The systems to measure, comma-separated: ids (fn-host, fn-host-process, baseline,
+    /// fn-host-reuse1, fn-host-libsql, fn-host-libsql-balanced, spin, tornado, native) or
+    /// groups (`all`; `durability`: fn-host, fn-host-process, baseline; `shapes`: fn-host and
+    /// the two libSQL shapes; `references`: spin, tornado, native). A system whose programs
+    /// are not on this machine is skipped with a note.
+    #[arg(long, default_value = "all", value_parser = parse_systems)]
+    pub systems: Systems,
+    /// An fn-host binary measured as the system `baseline` (e.g. the code before a change),
+    /// with the app, arguments and data of `fn-host`.
+    #[arg(long)]
+    pub baseline_fn_host: Option<PathBuf>,
+    /// What the tables call the baseline (default: its file name).
+    #[arg(long)]
+    pub baseline_label: Option<String>,
     /// The Spin CLI (default: `spin` on PATH).
     #[arg(long, env = "SPIN")]
     pub spin: Option<PathBuf>,
+    /// The libSQL server, for the libSQL shapes (default: `sqld` on PATH).
+    #[arg(long, env = "SQLD")]
+    pub sqld: Option<PathBuf>,
+    /// HAProxy, for two hosts behind a balancer (default: `haproxy` on PATH).
+    #[arg(long, env = "HAPROXY")]
+    pub haproxy: Option<PathBuf>,
     /// Folder holding the Tornado and native references (default: <repo>/../shared/anchors).
     #[arg(long)]
     pub anchors_dir: Option<PathBuf>,
     /// Also run the extra sizes of --sizes on the references.
     #[arg(long)]
     pub scale_references: bool,
-    /// Also measure fn-host with `--max-instance-reuse-count 1` (a fresh instance per request).
-    #[arg(long)]
-    pub reuse_one: bool,
+    /// How long after each load the memory of fn-host and Spin is measured again (0s: not).
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub settle: Duration,
     /// Only these scenarios (ids: listings_page10, listings_by_user, user_by_id, public_page10,
-    /// public_page50, public_create_listing, floor_hello).
+    /// public_page50, users_create, listings_create, public_create_listing, floor_hello).
     #[arg(long, value_delimiter = ',', value_parser = parse_scenario)]
     pub scenarios: Vec<&'static Scenario>,
     /// Seed of the data and of the random ids and bodies (same seed, same requests).
@@ -62,7 +78,8 @@ pub struct Opts {
     /// Timed fn-host starts (with compiled components cached) for the start-up figure.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub startup_runs: u32,
-    /// Extra arguments for `fn-host up`, e.g. `--host-arg=--max-instances=200`.
+    /// Extra arguments for every `fn-host up` (the baseline's too), e.g.
+    /// `--host-arg=--max-instances=200`.
     #[arg(long = "host-arg", allow_hyphen_values = true)]
     pub host_args: Vec<String>,
     /// The targets checked against the run (default: <repo>/bench/targets.toml, if present).
@@ -89,9 +106,9 @@ pub struct Size {
     pub users: usize,
 }
 
-/// The references asked for, in display order.
+/// The systems asked for, in display order.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct References(pub Vec<System>);
+pub struct Systems(pub Vec<System>);
 
 impl Opts {
     pub fn validate(&self) -> Result<()> {
@@ -127,16 +144,8 @@ fn parse_size(text: &str) -> Result<Size, String> {
     Ok(size)
 }
 
-fn parse_references(text: &str) -> Result<References, String> {
-    let mut systems = Vec::new();
-    for name in text.split(',').map(|name| name.trim().to_ascii_lowercase()) {
-        if name != "none" && !name.is_empty() {
-            systems.push(System::reference(&name)?);
-        }
-    }
-    systems.sort();
-    systems.dedup();
-    Ok(References(systems))
+fn parse_systems(text: &str) -> Result<Systems, String> {
+    System::parse_list(text).map(Systems)
 }
 
 fn parse_scenario(id: &str) -> Result<&'static Scenario, String> {
@@ -169,14 +178,6 @@ mod tests {
     }
 
     #[test]
-    fn references() {
-        let all = References(vec![System::Spin, System::Tornado, System::Native]);
-        assert_eq!(parse_references("native, Tornado,spin,spin"), Ok(all));
-        assert_eq!(parse_references("none"), Ok(References(vec![])));
-        assert!(parse_references("fn-host").is_err());
-    }
-
-    #[test]
     fn defaults_and_lists() -> Result<()> {
         let opts = Opts::try_parse_from(["bench"])?;
         assert_eq!(
@@ -186,15 +187,18 @@ mod tests {
                 users: 1_000
             }]
         );
-        assert_eq!(opts.references.0.len(), 3);
+        assert_eq!(opts.systems.0, System::ALL);
+        assert_eq!(opts.settle, Duration::from_secs(5));
         assert!(opts.scenarios.is_empty());
         opts.validate()?;
         let opts = Opts::try_parse_from([
             "bench",
             "--sizes",
             "10000:1000,1000000:100000",
-            "--references",
-            "none",
+            "--systems",
+            "durability,spin",
+            "--baseline-fn-host",
+            "/bin/old-fn-host",
             "--duration",
             "3s",
             "--scenarios",
@@ -202,7 +206,19 @@ mod tests {
             "--host-arg=--max-instances=10",
         ])?;
         assert_eq!(opts.sizes.len(), 2);
-        assert!(opts.references.0.is_empty());
+        assert_eq!(
+            opts.systems.0,
+            [
+                System::FnHost,
+                System::FnHostProcess,
+                System::Baseline,
+                System::Spin
+            ]
+        );
+        assert_eq!(
+            opts.baseline_fn_host,
+            Some(PathBuf::from("/bin/old-fn-host"))
+        );
         assert_eq!(opts.duration, Duration::from_secs(3));
         assert_eq!(opts.host_args, ["--max-instances=10"]);
         let wanted: Vec<_> = scenarios::ALL
@@ -212,6 +228,7 @@ mod tests {
             .collect();
         assert_eq!(wanted, ["user_by_id", "floor_hello"]);
         assert!(Opts::try_parse_from(["bench", "--scenarios", "bogus"]).is_err());
+        assert!(Opts::try_parse_from(["bench", "--systems", "fn-host,bogus"]).is_err());
         assert!(Opts::try_parse_from(["bench", "--connections", "0"]).is_err());
         assert!(
             Opts::try_parse_from(["bench", "--duration", "1ms"])?

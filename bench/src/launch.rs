@@ -1,7 +1,8 @@
 //! Starting and stopping the systems, one at a time. fn-host and Spin are processes of ours,
 //! each started in a process group of its own (Spin forks a child) and stopped as a group; the
-//! Tornado and native references start and stop themselves with their `start.sh` / `stop.sh`.
-//! Ctrl-C stops whatever is running.
+//! Tornado and native references start and stop themselves with their `start.sh` / `stop.sh`;
+//! sqld and HAProxy are started by `testkit` (as the scale-out tests start them) and killed
+//! when dropped. Ctrl-C stops whatever is running.
 
 use crate::probe;
 use crate::system::System;
@@ -29,6 +30,17 @@ pub struct Ports {
     pub public: u16,
 }
 
+impl Ports {
+    /// Every service on one port.
+    pub fn all(port: u16) -> Ports {
+        Ports {
+            listings: port,
+            users: port,
+            public: port,
+        }
+    }
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
@@ -42,7 +54,7 @@ pub fn find_on_path(name: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// What `<binary> --version` prints, e.g. `oha 1.16.0`.
+/// The first line `<binary> --version` prints, e.g. `oha 1.16.0`.
 pub fn version(binary: &Path) -> Result<String> {
     let output = Command::new(binary)
         .arg("--version")
@@ -51,7 +63,17 @@ pub fn version(binary: &Path) -> Result<String> {
     if !output.status.success() {
         bail!("{} --version failed", binary.display());
     }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    Ok(stdout.lines().next().unwrap_or_default().trim().to_string())
+}
+
+/// One way to run fn-host: its binary, its `up` arguments (the configuration's, then the
+/// run's `--host-arg`s) and where it keeps compiled components.
+#[derive(Clone, Debug)]
+pub struct FnHost {
+    pub binary: PathBuf,
+    pub args: Vec<String>,
+    pub cache_dir: PathBuf,
 }
 
 /// An application for a host: what it serves, and a route that answers 2xx once a component
@@ -66,22 +88,12 @@ pub struct App {
 }
 
 impl App {
-    /// `fn-host up` serving the app on `port`. `state_dir` is the working directory, where
-    /// runtime.toml's relative database paths land.
-    pub fn fn_host(
-        &self,
-        binary: &Path,
-        state_dir: &Path,
-        cache_dir: &Path,
-        reuse_one: bool,
-        extra_args: &[String],
-    ) -> Command {
-        let mut command = self.up(binary, state_dir);
-        command.arg("--cache-dir").arg(cache_dir);
-        if reuse_one {
-            command.args(["--max-instance-reuse-count", "1"]);
-        }
-        command.args(extra_args);
+    /// `fn-host up` serving the app (`--listen` is added by [`start_host`]). `state_dir` is
+    /// the working directory, where runtime.toml's relative database paths land.
+    pub fn fn_host(&self, host: &FnHost, state_dir: &Path) -> Command {
+        let mut command = self.up(&host.binary, state_dir);
+        command.arg("--cache-dir").arg(&host.cache_dir);
+        command.args(&host.args);
         command
     }
 
@@ -91,7 +103,7 @@ impl App {
         self.up(binary, state_dir)
     }
 
-    /// `<binary> up` with the flags both hosts share; `--listen` is added by [`start`].
+    /// `<binary> up` with the flags both hosts share; `--listen` is added by [`start_host`].
     fn up(&self, binary: &Path, state_dir: &Path) -> Command {
         let mut command = Command::new(binary);
         command
@@ -133,6 +145,25 @@ enum Kind {
     /// A process group of ours, led by this child.
     Group(Child),
     Anchor(StartedAnchor),
+    /// Until it is stopped.
+    Server(Option<Server>),
+    /// Systems that make one, stopped together, the last started first.
+    Parts(Vec<Running>),
+}
+
+/// A server `testkit` started, in a process group of its own; killed when dropped.
+pub enum Server {
+    Sqld(testkit::Sqld),
+    Balancer(testkit::Balancer),
+}
+
+impl Server {
+    fn pid(&self) -> u32 {
+        match self {
+            Server::Sqld(sqld) => sqld.pid(),
+            Server::Balancer(balancer) => balancer.pid(),
+        }
+    }
 }
 
 /// Starts a host `command` listening on a free port, output appended to `log`, and waits
@@ -168,11 +199,7 @@ pub fn start_host(
     // From here on, dropping it stops it.
     let running = Running {
         name: name.to_string(),
-        ports: Ports {
-            listings: port,
-            users: port,
-            public: port,
-        },
+        ports: Ports::all(port),
         pids: vec![pid],
         kind: Kind::Group(child),
         stopped: false,
@@ -218,6 +245,31 @@ fn wait_until_ready(
 }
 
 impl Running {
+    /// A started server, stopped with the system it is part of (and on Ctrl-C).
+    pub fn server(name: &str, port: u16, server: Server) -> Result<Running> {
+        let pid = server.pid();
+        // Dropped (killed) here if Ctrl-C came first.
+        register(Cleanup::Group(pid))?;
+        Ok(Running {
+            name: name.to_string(),
+            ports: Ports::all(port),
+            pids: vec![pid],
+            kind: Kind::Server(Some(server)),
+            stopped: false,
+        })
+    }
+
+    /// One system of several started `parts`, served on `port`; its memory is theirs.
+    pub fn together(name: &str, port: u16, parts: Vec<Running>) -> Running {
+        Running {
+            name: name.to_string(),
+            ports: Ports::all(port),
+            pids: parts.iter().flat_map(|part| part.pids.clone()).collect(),
+            kind: Kind::Parts(parts),
+            stopped: false,
+        }
+    }
+
     /// Stops the system and waits for it to be gone.
     pub fn stop(&mut self) -> Result<()> {
         if self.stopped {
@@ -232,6 +284,19 @@ impl Running {
                 result
             }
             Kind::Anchor(anchor) => anchor.stop(),
+            Kind::Server(server) => {
+                if let Some(server) = server.take() {
+                    let pid = server.pid();
+                    drop(server);
+                    unregister(|c| matches!(c, Cleanup::Group(p) if *p == pid));
+                }
+                Ok(())
+            }
+            Kind::Parts(parts) => parts
+                .iter_mut()
+                .rev()
+                .map(Running::stop)
+                .fold(Ok(()), Result::and),
         }
     }
 }
@@ -292,7 +357,7 @@ impl Anchor {
         let (folder, data_var) = match system {
             System::Tornado => ("tornado", "TORNADO_DATA"),
             System::Native => ("native-axum", "NATIVE_DATA"),
-            System::FnHost | System::FnHostReuse1 | System::Spin => return None,
+            _ => return None,
         };
         Some(Anchor {
             system,

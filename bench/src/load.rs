@@ -68,11 +68,15 @@ impl Oha {
                 write_lines(&file, urls)?;
                 command.arg("--urls-from-file").arg(&file);
             }
-            Requests::JsonBodies { url, bodies } => {
+            Requests::Bodies {
+                url,
+                content_type,
+                bodies,
+            } => {
                 let file = scratch.join(format!("{}-bodies.txt", load.name));
                 write_lines(&file, bodies)?;
                 command
-                    .args(["-m", "POST", "-T", "application/json", "-Z"])
+                    .args(["-m", "POST", "-T", content_type, "-Z"])
                     .arg(&file)
                     .arg(url);
             }

@@ -1,11 +1,14 @@
-//! `cargo run --release -p bench -- --out bench/results [--duration 10s] [--reuse-one] ...`
+//! `cargo run --release -p bench -- --out bench/results [--duration 10s] [--systems ...] ...`
 //!
-//! Starts the app on fn-host, then each reference (Spin, Tornado, native axum), one at a time;
-//! seeds each through its public API, drives oha against every scenario and writes
-//! results.json, results.md and chart.png.
+//! Starts each chosen system, one at a time: the app on fn-host's configurations (its
+//! durability modes, a baseline binary, instance reuse 1, databases on libSQL, two hosts
+//! behind HAProxy), then each reference (Spin, Tornado, native axum); seeds each through its
+//! public API, drives oha against every scenario and writes results.json, results.md and
+//! chart.png.
 
 mod cli;
 mod launch;
+mod libsql;
 mod load;
 mod machine;
 mod probe;
@@ -13,6 +16,7 @@ mod report;
 mod rss;
 mod runner;
 mod scenarios;
+mod setup;
 mod system;
 
 use clap::Parser;

@@ -1,15 +1,18 @@
-//! One benchmark run: every system in turn, each started fresh, seeded, loaded, stopped.
+//! One benchmark run: every chosen system in turn, each started fresh, seeded, loaded,
+//! stopped.
 
 use crate::cli::{Opts, Size};
-use crate::launch::{self, Anchor, App, Running, Startup};
+use crate::launch::{self, App, FnHost, Running, Startup};
 use crate::load::{Load, Oha};
 use crate::machine::Machine;
 use crate::report::targets::Targets;
 use crate::report::{
-    self, BenchReport, ScenarioReport, SeedStats, Settings, SizeReport, StartupReport, SystemReport,
+    self, BenchReport, Memory, ScenarioReport, SeedStats, Settings, SizeReport, StartupReport,
+    SystemReport,
 };
 use crate::rss;
 use crate::scenarios::{self, Scenario};
+use crate::setup::{self, Places, Setup};
 use crate::system::System;
 use anyhow::{Context, Result, bail};
 use api_model::UserId;
@@ -72,29 +75,13 @@ impl Artifacts {
     }
 }
 
-/// A reference found on this machine.
-enum Reference {
-    /// The Spin CLI binary.
-    Spin(PathBuf),
-    Anchor(Anchor),
-}
-
-impl Reference {
-    fn system(&self) -> System {
-        match self {
-            Reference::Spin(_) => System::Spin,
-            Reference::Anchor(anchor) => anchor.system,
-        }
-    }
-}
-
 struct Bench<'a> {
     opts: &'a Opts,
     artifacts: Artifacts,
     oha: Oha,
     run_dir: PathBuf,
-    cache_dir: PathBuf,
     runtime: tokio::runtime::Runtime,
+    startup: Option<StartupReport>,
     problems: Vec<String>,
     notes: Vec<String>,
 }
@@ -132,17 +119,33 @@ pub fn run(opts: &Opts) -> Result<BenchReport> {
     eprintln!("load:    {} ({})", oha.version, oha.binary.display());
     eprintln!("scratch: {}", run_dir.display());
 
+    let anchors_dir = match &opts.anchors_dir {
+        Some(dir) => dir.clone(),
+        None => repo.join("../shared/anchors"),
+    };
+    let (setups, notes) = setup::find(
+        opts,
+        &Places {
+            repo: &repo,
+            fn_host: &artifacts.fn_host,
+            anchors_dir: &anchors_dir,
+            // Per run, so that the first start really compiles (the "cold" figure).
+            run_dir: &run_dir,
+        },
+    );
     let mut bench = Bench {
         opts,
         oha,
-        // Per run, so that the first start really compiles (the "cold" figure).
-        cache_dir: run_dir.join("fn-host-cache"),
         run_dir: run_dir.clone(),
         runtime: tokio::runtime::Runtime::new().context("cannot start the async runtime")?,
+        startup: None,
         problems: Vec::new(),
         notes: Vec::new(),
         artifacts,
     };
+    for note in notes {
+        bench.note(note);
+    }
     if bench.artifacts.floor.is_none() {
         bench.notes.push(
             "no trivial component: build it with `cargo build --target wasm32-wasip2 --release \
@@ -150,7 +153,7 @@ pub fn run(opts: &Opts) -> Result<BenchReport> {
                 .into(),
         );
     }
-    let result = bench.run_all(machine, targets.as_ref());
+    let result = bench.run_all(machine, targets.as_ref(), &setups);
     if !opts.keep_work
         && let Err(error) = std::fs::remove_dir_all(&run_dir)
     {
@@ -160,11 +163,14 @@ pub fn run(opts: &Opts) -> Result<BenchReport> {
 }
 
 impl Bench<'_> {
-    fn run_all(&mut self, machine: Machine, targets: Option<&Targets>) -> Result<BenchReport> {
+    fn run_all(
+        &mut self,
+        machine: Machine,
+        targets: Option<&Targets>,
+        setups: &[Setup],
+    ) -> Result<BenchReport> {
         let sizes = &self.opts.sizes;
-        let references = self.references();
         let mut size_reports = Vec::new();
-        let mut startup = None;
         for (index, size) in sizes.iter().enumerate() {
             let main = index == 0;
             eprintln!(
@@ -174,24 +180,17 @@ impl Bench<'_> {
                 if main { "" } else { " (scale run)" }
             );
             let mut report = SizeReport::new(*size);
-            let tag = format!("size{index}");
-            match self.fn_host_systems(*size, main, &tag) {
-                Ok((systems, measured_startup)) => {
-                    report.systems.extend(systems);
-                    if main {
-                        startup = measured_startup;
-                    }
+            for setup in setups {
+                let system = setup.system;
+                let scaled = system == System::FnHost
+                    || (self.opts.scale_references && system.is_reference());
+                if !main && !scaled {
+                    continue;
                 }
-                Err(error) => self.problem(format!("fn-host at {tag}: {error:#}")),
-            }
-            if main || self.opts.scale_references {
-                for reference in &references {
-                    match self.reference(reference, *size, main, &tag) {
-                        Ok(system) => report.systems.push(system),
-                        Err(error) => {
-                            self.problem(format!("{}: {error:#}", reference.system().label()))
-                        }
-                    }
+                let tag = format!("size{index}-{}", system.id());
+                match self.measure(setup, *size, main, &tag) {
+                    Ok(system) => report.systems.push(system),
+                    Err(error) => self.problem(format!("{}: {error:#}", setup.label)),
                 }
             }
             report.finish();
@@ -201,70 +200,37 @@ impl Bench<'_> {
             (Some(targets), Some(main)) => targets.check(main),
             _ => Vec::new(),
         };
+        let programs = setups
+            .iter()
+            .flat_map(Setup::programs)
+            .filter_map(|(name, binary)| Some((name, launch::version(binary).ok()?)))
+            .collect();
+        let ran_baseline = setups.iter().any(|s| s.system == System::Baseline);
         Ok(BenchReport {
             generated_unix: unix_now(),
             machine,
             settings: Settings {
                 duration_secs: self.opts.duration.as_secs_f64(),
                 warmup_secs: self.opts.warmup.as_secs_f64(),
+                settle_secs: self.opts.settle.as_secs_f64(),
                 connections: self.opts.connections,
                 seed: self.opts.seed,
                 sizes: sizes.clone(),
-                references: references.iter().map(Reference::system).collect(),
+                systems: setups.iter().map(|setup| setup.system).collect(),
                 seed_concurrency: self.opts.seed_concurrency,
-                reuse_one: self.opts.reuse_one,
                 host_args: self.opts.host_args.clone(),
+                baseline: (self.opts.baseline_fn_host.clone()).filter(|_| ran_baseline),
                 oha: self.oha.version.clone(),
-                spin: references.iter().find_map(|reference| match reference {
-                    Reference::Spin(binary) => launch::version(binary).ok(),
-                    Reference::Anchor(_) => None,
-                }),
+                programs,
                 commit: git_commit(&self.artifacts.repo),
             },
-            startup,
+            startup: self.startup.take(),
             scale: report::scale_rows(&size_reports),
             sizes: size_reports,
             targets,
             problems: std::mem::take(&mut self.problems),
             notes: std::mem::take(&mut self.notes),
         })
-    }
-
-    /// The references asked for that are on this machine; a note for each that is not.
-    fn references(&mut self) -> Vec<Reference> {
-        let anchors_dir = match &self.opts.anchors_dir {
-            Some(dir) => dir.clone(),
-            None => self.artifacts.repo.join("../shared/anchors"),
-        };
-        let mut found = Vec::new();
-        for &system in &self.opts.references.0 {
-            if system == System::Spin {
-                match self
-                    .opts
-                    .spin
-                    .clone()
-                    .or_else(|| launch::find_on_path("spin"))
-                {
-                    Some(binary) if binary.is_file() => found.push(Reference::Spin(binary)),
-                    Some(binary) => {
-                        self.note(format!("Spin: {} is not a file; skipped", binary.display()))
-                    }
-                    None => self
-                        .note("Spin: not found (set SPIN or put `spin` on PATH); skipped".into()),
-                }
-            } else if let Some(anchor) = Anchor::of(system, &anchors_dir) {
-                if anchor.is_present() {
-                    found.push(Reference::Anchor(anchor));
-                } else {
-                    self.note(format!(
-                        "{} not found at {}; skipped",
-                        system.label(),
-                        anchor.dir.display()
-                    ));
-                }
-            }
-        }
-        found
     }
 
     /// The scenarios to run: the API's or the floor's, all of them at the main size, the
@@ -276,79 +242,85 @@ impl Bench<'_> {
             .collect()
     }
 
-    /// fn-host: start-up timing (main size), the app, optionally reuse 1, and the floor.
-    fn fn_host_systems(
+    /// One system at one size: started on fresh state (fn-host at the main size after its
+    /// timed starts), seeded through its public API, measured scenario by scenario, stopped;
+    /// then, for a host configuration with a floor, the floor.
+    fn measure(
         &mut self,
+        setup: &Setup,
         size: Size,
         main: bool,
         tag: &str,
-    ) -> Result<(Vec<SystemReport>, Option<StartupReport>)> {
-        let state_dir = self.run_dir.join(format!("{tag}-fn-host"));
+    ) -> Result<SystemReport> {
+        let dir = self.run_dir.join(tag);
         let app = self.artifacts.app.clone();
-        let (mut running, startup) = if main {
-            let (running, startup) = self.timed_fn_host_start(&state_dir)?;
-            (running, Some(startup))
-        } else {
-            (
-                self.start_fn_host("fn-host", &app, &state_dir, false)?.0,
-                None,
-            )
+        let timed = setup
+            .fn_host()
+            .filter(|_| main && setup.system == System::FnHost);
+        let mut running = match timed {
+            Some(host) => self.timed_fn_host_start(host, &dir)?,
+            None => {
+                eprintln!("{}: starting", setup.label);
+                setup.start(&app, &dir, &self.log_of(&dir))?
+            }
         };
-        let api = self.scenarios(main, false);
-        let (host, user_ids) =
-            self.seed_and_measure(System::FnHost, &mut running, size, &api, tag)?;
-        let mut systems = vec![host];
-
-        if main && self.opts.reuse_one {
-            let reuse = self
-                .start_fn_host("fn-host (reuse 1)", &app, &state_dir, true)
-                .and_then(|(mut running, _)| {
-                    let mut reuse = SystemReport::new(System::FnHostReuse1);
-                    reuse.rss_idle_kib = Some(rss::current_kib(&running.pids));
-                    reuse.rss_high_water_kib = Some(self.measure_and_stop(
-                        &mut running,
-                        &api,
-                        &user_ids,
-                        &mut reuse,
-                        tag,
-                    )?);
-                    Ok(reuse)
-                });
-            match reuse {
-                Ok(reuse) => systems.push(reuse),
-                Err(error) => self.problem(format!("fn-host reuse 1: {error:#}")),
-            }
+        let mut report = SystemReport::new(setup.system, &setup.label);
+        report.rss_start_kib = Some(rss::current_kib(&running.pids));
+        let user_ids = self.seed(&running, size, &mut report)?;
+        let settle = Some(self.opts.settle)
+            .filter(|settle| setup.system.tracks_memory_after_load() && !settle.is_zero());
+        let scenarios = self.scenarios(main, false);
+        report.rss_high_water_kib = Some(self.measure_and_stop(
+            &mut running,
+            &scenarios,
+            &user_ids,
+            settle,
+            &mut report,
+            tag,
+        )?);
+        if main && setup.system.has_floor() {
+            self.floor(setup, &mut report, tag);
         }
+        Ok(report)
+    }
 
-        let floor_scenarios = self.scenarios(main, true);
-        if let (Some(floor), false) = (self.artifacts.floor.clone(), floor_scenarios.is_empty()) {
-            for system in &mut systems {
-                let reuse_one = system.system == System::FnHostReuse1;
-                let name = format!("{} floor", system.system.label());
-                let dir = self
-                    .run_dir
-                    .join(format!("{tag}-floor-{}", system.system.id()));
-                let measured = self.start_fn_host(&name, &floor, &dir, reuse_one).and_then(
-                    |(mut running, _)| {
-                        self.measure_and_stop(&mut running, &floor_scenarios, &[], system, tag)
-                    },
-                );
-                if let Err(error) = measured {
-                    self.problem(format!("{name}: {error:#}"));
-                }
-            }
+    /// The trivial component on the same host configuration, into `report`.
+    fn floor(&mut self, setup: &Setup, report: &mut SystemReport, tag: &str) {
+        let scenarios = self.scenarios(true, true);
+        let Some(floor) = self
+            .artifacts
+            .floor
+            .clone()
+            .filter(|_| !scenarios.is_empty())
+        else {
+            return;
+        };
+        let dir = self.run_dir.join(format!("{tag}-floor"));
+        eprintln!("{}: the trivial component", setup.label);
+        let measured = setup
+            .start(&floor, &dir, &self.log_of(&dir))
+            .and_then(|mut running| {
+                self.measure_and_stop(&mut running, &scenarios, &[], None, report, tag)
+            });
+        if let Err(error) = measured {
+            self.problem(format!("{} floor: {error:#}", setup.label));
         }
-        Ok((systems, startup))
     }
 
     /// Starts fn-host once to fill the compiled-component cache, then times fresh starts;
-    /// the last start stays up for the benchmark.
-    fn timed_fn_host_start(&mut self, state_dir: &Path) -> Result<(Running, StartupReport)> {
+    /// the last start, in `state_dir`, stays up for the benchmark.
+    fn timed_fn_host_start(&mut self, host: &FnHost, state_dir: &Path) -> Result<Running> {
         let app = self.artifacts.app.clone();
+        let start = |name: &str, dir: &Path| {
+            launch::start_host(
+                name,
+                app.fn_host(host, dir),
+                app.ready_path,
+                &self.log_of(dir),
+            )
+        };
         eprintln!("fn-host: first start (compiles the components into the cache)");
-        let warm_up_dir = self.run_dir.join("fn-host-warm-up");
-        let (mut warm, cold) =
-            self.start_fn_host("fn-host (warm-up)", &app, &warm_up_dir, false)?;
+        let (mut warm, cold) = start("fn-host (warm-up)", &self.run_dir.join("fn-host-warm-up"))?;
         warm.stop()?;
         let runs = self.opts.startup_runs as usize;
         let mut startups: Vec<Startup> = Vec::new();
@@ -359,7 +331,7 @@ impl Bench<'_> {
             } else {
                 self.run_dir.join(format!("fn-host-start{run}"))
             };
-            let (mut running, startup) = self.start_fn_host("fn-host", &app, &dir, false)?;
+            let (mut running, startup) = start("fn-host", &dir)?;
             startups.push(startup);
             if run == runs {
                 last = Some(running);
@@ -382,74 +354,14 @@ impl Bench<'_> {
             "fn-host: start → first response {:.0} ms median (cached), {:.0} ms cold",
             report.median_first_response_ms, report.cold_first_response_ms
         );
-        Ok((running, report))
-    }
-
-    fn start_fn_host(
-        &self,
-        name: &str,
-        app: &App,
-        state_dir: &Path,
-        reuse_one: bool,
-    ) -> Result<(Running, Startup)> {
-        let command = app.fn_host(
-            &self.artifacts.fn_host,
-            state_dir,
-            &self.cache_dir,
-            reuse_one,
-            &self.opts.host_args,
-        );
-        launch::start_host(name, command, app.ready_path, &self.log_of(state_dir))
+        self.startup = Some(report);
+        Ok(running)
     }
 
     /// The log file of a system whose state lives in `dir`.
     fn log_of(&self, dir: &Path) -> PathBuf {
         let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("system");
         self.run_dir.join(format!("{name}.log"))
-    }
-
-    /// A reference: start (empty databases), seed through its public port, measure, stop.
-    fn reference(
-        &mut self,
-        reference: &Reference,
-        size: Size,
-        main: bool,
-        tag: &str,
-    ) -> Result<SystemReport> {
-        let system = reference.system();
-        eprintln!(
-            "{}: starting (a reference may build itself on first use)",
-            system.label()
-        );
-        let dir = self.run_dir.join(format!("{tag}-{}", system.id()));
-        let log = self.log_of(&dir);
-        let mut running = match reference {
-            Reference::Spin(binary) => {
-                let app = &self.artifacts.app;
-                launch::start_host(system.label(), app.spin(binary, &dir), app.ready_path, &log)?.0
-            }
-            Reference::Anchor(anchor) => anchor.start(dir, &log)?,
-        };
-        let scenarios = self.scenarios(main, false);
-        let (report, _) = self.seed_and_measure(system, &mut running, size, &scenarios, tag)?;
-        Ok(report)
-    }
-
-    /// Seeds a started system through its public API, measures it and stops it; also returns
-    /// the ids of the users the seeding created.
-    fn seed_and_measure(
-        &mut self,
-        system: System,
-        running: &mut Running,
-        size: Size,
-        scenarios: &[&'static Scenario],
-        tag: &str,
-    ) -> Result<(SystemReport, Vec<UserId>)> {
-        let mut report = SystemReport::new(system);
-        let user_ids = self.seed(running, size, &mut report)?;
-        report.rss_high_water_kib =
-            Some(self.measure_and_stop(running, scenarios, &user_ids, &mut report, tag)?);
-        Ok((report, user_ids))
     }
 
     /// Seeds through the system's public API; returns the users' ids.
@@ -498,19 +410,19 @@ impl Bench<'_> {
     }
 
     /// Runs each scenario against a running system (warm-up, then the measured load with RSS
-    /// sampled throughout) into `report`, then stops it; returns its RSS high-water mark
-    /// (KiB). A scenario that fails to run is reported and skipped.
+    /// sampled throughout, and again `settle` after it when given) into `report`, then stops
+    /// it; returns its RSS high-water mark (KiB). A scenario that fails to run is reported
+    /// and skipped.
     fn measure_and_stop(
         &mut self,
         running: &mut Running,
         scenarios: &[&'static Scenario],
         user_ids: &[UserId],
+        settle: Option<Duration>,
         report: &mut SystemReport,
         tag: &str,
     ) -> Result<u64> {
-        let scratch = self
-            .run_dir
-            .join(format!("{tag}-{}-load", report.system.id()));
+        let scratch = self.run_dir.join(format!("{tag}-load"));
         std::fs::create_dir_all(&scratch)
             .with_context(|| format!("cannot create {}", scratch.display()))?;
         for &scenario in scenarios {
@@ -534,7 +446,8 @@ impl Bench<'_> {
             }
             let sampler = rss::Sampler::start(running.pids.clone());
             let outcome = self.oha.run(&load(self.opts.duration), &scratch);
-            let rss_peak_kib = sampler.finish();
+            let peak_kib = sampler.finish();
+            let end_kib = rss::current_kib(&running.pids);
             let result = match outcome {
                 Ok(result) => result,
                 Err(error) => {
@@ -543,7 +456,7 @@ impl Bench<'_> {
                 }
             };
             eprintln!(
-                "  {:<20} {:<42} {:>9.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  errors {}",
+                "  {:<30} {:<42} {:>9.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  errors {}",
                 running.name,
                 scenario.title,
                 result.ok_per_sec,
@@ -561,9 +474,18 @@ impl Bench<'_> {
                     result.error_kinds
                 ));
             }
+            let settled_kib = settle.map(|settle| {
+                std::thread::sleep(settle);
+                rss::current_kib(&running.pids)
+            });
+            let memory = Memory {
+                peak_kib,
+                end_kib,
+                settled_kib,
+            };
             report
                 .scenarios
-                .push(ScenarioReport::new(scenario, result, rss_peak_kib));
+                .push(ScenarioReport::new(scenario, result, memory));
         }
         let high_water_kib = rss::high_water_kib(&running.pids);
         running.stop()?;

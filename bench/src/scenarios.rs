@@ -4,6 +4,7 @@ use crate::launch::Ports;
 use api_model::UserId;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use seed::Encoding;
 
 /// How many distinct random URLs or bodies a scenario cycles through (oha picks one at random
 /// for each request).
@@ -38,9 +39,10 @@ enum Shape {
     Fixed(&'static str),
     /// `prefix{random user id}`
     RandomUser(&'static str),
-    /// `POST /public-api/listings` with random JSON bodies, listings as the seed tool makes
-    /// them.
-    CreateListing,
+    /// `POST path`, random users' names as the seed tool draws them.
+    NewUsers(&'static str, Encoding),
+    /// `POST path`, random listings of the seeded users as the seed tool draws them.
+    NewListings(&'static str, Encoding),
 }
 
 /// The trivial component's scenario: what the API scenarios are compared with on fn-host.
@@ -89,11 +91,27 @@ pub const ALL: &[Scenario] = &[
     },
     // Writes last, so that every read above sees the seeded size.
     Scenario {
+        id: "users_create",
+        title: "POST /users",
+        short: "POST users",
+        service: Service::Users,
+        shape: Shape::NewUsers("/users", Encoding::Form),
+        scale: false,
+    },
+    Scenario {
+        id: "listings_create",
+        title: "POST /listings",
+        short: "POST listings",
+        service: Service::Listings,
+        shape: Shape::NewListings("/listings", Encoding::Form),
+        scale: false,
+    },
+    Scenario {
         id: "public_create_listing",
         title: "POST /public-api/listings",
         short: "POST public",
         service: Service::Public,
-        shape: Shape::CreateListing,
+        shape: Shape::NewListings("/public-api/listings", Encoding::Json),
         scale: false,
     },
     Scenario {
@@ -117,8 +135,12 @@ pub enum Requests {
     Url(String),
     /// Random URLs from this list.
     Urls(Vec<String>),
-    /// POST JSON, random bodies from this list, to one URL.
-    JsonBodies { url: String, bodies: Vec<String> },
+    /// POST random bodies from this list, all of one content type, to one URL.
+    Bodies {
+        url: String,
+        content_type: &'static str,
+        bodies: Vec<String>,
+    },
 }
 
 impl Scenario {
@@ -142,7 +164,9 @@ impl Scenario {
         };
         let base = format!("http://127.0.0.1:{port}");
         let seed = seed ^ hash(self.id);
-        if user_ids.is_empty() && !matches!(self.shape, Shape::Fixed(_)) {
+        if user_ids.is_empty()
+            && matches!(self.shape, Shape::RandomUser(_) | Shape::NewListings(..))
+        {
             return Err("no users to make requests for".into());
         }
         match self.shape {
@@ -155,14 +179,26 @@ impl Scenario {
                 });
                 Ok(Requests::Urls(urls.collect()))
             }
-            Shape::CreateListing => {
-                let plan = seed::Plan::generate(seed, user_ids.len(), VARIANTS);
+            Shape::NewUsers(path, encoding) => {
+                let plan = seed::Plan::generate(seed, VARIANTS, 0);
                 let bodies = plan
-                    .listings
+                    .users
                     .iter()
-                    .map(|listing| seed::listing_body(user_ids[listing.user_index], listing));
-                Ok(Requests::JsonBodies {
-                    url: format!("{base}/public-api/listings"),
+                    .map(|name| seed::user_body(name, encoding));
+                Ok(Requests::Bodies {
+                    url: format!("{base}{path}"),
+                    content_type: encoding.content_type(),
+                    bodies: bodies.collect::<Result<_, _>>()?,
+                })
+            }
+            Shape::NewListings(path, encoding) => {
+                let plan = seed::Plan::generate(seed, user_ids.len(), VARIANTS);
+                let bodies = plan.listings.iter().map(|listing| {
+                    seed::listing_body(user_ids[listing.user_index], listing, encoding)
+                });
+                Ok(Requests::Bodies {
+                    url: format!("{base}{path}"),
+                    content_type: encoding.content_type(),
                     bodies: bodies.collect::<Result<_, _>>()?,
                 })
             }
@@ -226,18 +262,31 @@ mod tests {
         }));
     }
 
+    /// The bodies of a write scenario, checked to be reproducible.
+    fn bodies(id: &str, ids: &[UserId]) -> (String, &'static str, Vec<String>) {
+        let Some(scenario) = by_id(id) else {
+            panic!("missing scenario {id}");
+        };
+        let first = scenario.requests(&PORTS, ids, 42);
+        assert_eq!(first, scenario.requests(&PORTS, ids, 42));
+        let Ok(Requests::Bodies {
+            url,
+            content_type,
+            bodies,
+        }) = first
+        else {
+            panic!("{id} has bodies: {first:?}");
+        };
+        assert_eq!(bodies.len(), VARIANTS);
+        (url, content_type, bodies)
+    }
+
     #[test]
-    fn bodies_are_valid_json_and_reproducible() {
-        let Some(scenario) = by_id("public_create_listing") else {
-            panic!("missing scenario");
-        };
+    fn public_listings_are_valid_json_and_reproducible() {
         let ids = user_ids(&[4, 5]);
-        let first = scenario.requests(&PORTS, &ids, 42);
-        assert_eq!(first, scenario.requests(&PORTS, &ids, 42));
-        let Ok(Requests::JsonBodies { url, bodies }) = first else {
-            panic!("POST has bodies");
-        };
+        let (url, content_type, bodies) = bodies("public_create_listing", &ids);
         assert_eq!(url, "http://127.0.0.1:3/public-api/listings");
+        assert_eq!(content_type, "application/json");
         for body in bodies.iter().take(100) {
             let value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
             assert!(matches!(value["user_id"].as_i64(), Some(4 | 5)), "{body}");
@@ -247,5 +296,46 @@ mod tests {
                 Some("rent" | "sale")
             ));
         }
+    }
+
+    #[test]
+    fn the_services_get_forms() {
+        let ids = user_ids(&[4, 5]);
+        let (url, content_type, users) = bodies("users_create", &[]);
+        assert_eq!(url, "http://127.0.0.1:2/users");
+        assert_eq!(content_type, "application/x-www-form-urlencoded");
+        for body in users.iter().take(100) {
+            let fields: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
+                .into_owned()
+                .collect();
+            assert!(
+                matches!(&fields[..], [(name, value)] if name == "name" && value.contains(' ')),
+                "{body}"
+            );
+        }
+        let (url, content_type, listings) = bodies("listings_create", &ids);
+        assert_eq!(url, "http://127.0.0.1:1/listings");
+        assert_eq!(content_type, "application/x-www-form-urlencoded");
+        for body in listings.iter().take(100) {
+            let fields: std::collections::HashMap<String, String> =
+                form_urlencoded::parse(body.as_bytes())
+                    .into_owned()
+                    .collect();
+            assert!(matches!(fields["user_id"].as_str(), "4" | "5"), "{body}");
+            assert!(
+                matches!(fields["listing_type"].as_str(), "rent" | "sale"),
+                "{body}"
+            );
+            assert!(
+                fields["price"].parse::<i64>().is_ok_and(|price| price > 0),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn listings_need_users() {
+        let listings = by_id("listings_create").map(|s| s.requests(&PORTS, &[], 1));
+        assert!(matches!(listings, Some(Err(_))));
     }
 }

@@ -11,15 +11,16 @@
 //! # }
 //! ```
 
+mod body;
 mod client;
 pub mod generate;
 
-use api_model::{NewListing, NewUser, Price, UserAnswer, UserId, UserName};
+use api_model::{UserAnswer, UserId};
+pub use body::{Encoding, listing_body, user_body};
 use bytes::Bytes;
 use client::Client;
 pub use generate::{ListingSpec, Plan};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -198,7 +199,7 @@ pub async fn run_plan(config: &Config, plan: &Plan) -> Result<Report, SeedError>
         &client,
         "/public-api/users",
         names.len(),
-        move |index| user_body(&names[index]),
+        move |index| user_body(&names[index], Encoding::Json),
         config.concurrency,
         &bar,
         |body| {
@@ -225,7 +226,7 @@ pub async fn run_plan(config: &Config, plan: &Plan) -> Result<Report, SeedError>
         &client,
         "/public-api/listings",
         count,
-        move |index| listing_body(owned[index].0, &owned[index].1),
+        move |index| listing_body(owned[index].0, &owned[index].1, Encoding::Json),
         config.concurrency,
         &bar,
         |_| Ok(()),
@@ -253,27 +254,6 @@ pub async fn run_plan(config: &Config, plan: &Plan) -> Result<Report, SeedError>
         elapsed: started.elapsed(),
         user_ids: users.values,
     })
-}
-
-/// The JSON body of `POST /public-api/users`, or why the API would refuse the name.
-pub fn user_body(name: &str) -> Result<String, String> {
-    json_body(&NewUser {
-        name: UserName::new(name)?,
-    })
-}
-
-/// The JSON body of `POST /public-api/listings` for the user `user_id` got, or why the API
-/// would refuse the listing.
-pub fn listing_body(user_id: UserId, listing: &ListingSpec) -> Result<String, String> {
-    json_body(&NewListing {
-        user_id,
-        listing_type: listing.listing_type,
-        price: Price::new(listing.price)?,
-    })
-}
-
-fn json_body(body: &impl Serialize) -> Result<String, String> {
-    serde_json::to_string(body).map_err(|e| format!("cannot write the body: {e}"))
 }
 
 fn progress_bar(enabled: bool, prefix: &'static str, len: usize) -> ProgressBar {
@@ -375,43 +355,4 @@ where
     // Whatever no worker reported on (a worker died) failed too.
     uploaded.failed = total - uploaded.succeeded;
     uploaded
-}
-
-#[cfg(test)]
-mod tests {
-    use api_model::ListingType;
-
-    use super::*;
-
-    #[test]
-    fn bodies_are_the_api_json() {
-        assert_eq!(
-            user_body(" Ann \"Q\" O'Neil").unwrap(),
-            r#"{"name":"Ann \"Q\" O'Neil"}"#
-        );
-        let listing = ListingSpec {
-            user_index: 0,
-            listing_type: ListingType::Sale,
-            price: 250_000,
-        };
-        let user_id = UserId::new(17).unwrap();
-        assert_eq!(
-            listing_body(user_id, &listing).unwrap(),
-            r#"{"user_id":17,"listing_type":"sale","price":250000}"#
-        );
-    }
-
-    #[test]
-    fn what_the_api_would_refuse_is_not_sent() {
-        assert_eq!(user_body(" "), Err("name must not be blank".to_owned()));
-        let free = ListingSpec {
-            user_index: 0,
-            listing_type: ListingType::Rent,
-            price: 0,
-        };
-        assert_eq!(
-            listing_body(UserId::new(1).unwrap(), &free),
-            Err("price must be greater than 0".to_owned())
-        );
-    }
 }

@@ -3,9 +3,12 @@
 //! host refuses retried on another.
 
 use crate::paths::repo_root;
-use crate::process::Daemon;
+use crate::process::{Daemon, StartError};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The repository's HAProxy configuration, relative to its root.
+pub const SHIPPED_CONFIG: &str = "deploy/haproxy.cfg";
 
 /// The header the balancer adds to every answer: the host (`127.0.0.1:<port>`) that gave it.
 pub const SERVED_BY: &str = "x-served-by";
@@ -25,22 +28,41 @@ pub struct Balancer {
 }
 
 impl Balancer {
-    /// Starts `program` on `port` in front of `hosts` (their URLs), its configuration and log
-    /// in `dir`; waits until it listens.
+    /// Starts `program` on `port` in front of `hosts` (their URLs), configured as this
+    /// repository ships it, its configuration and log in `dir`; waits until it listens.
     pub fn start(program: &Path, dir: &Path, port: u16, hosts: &[&str]) -> Balancer {
+        let shipped = repo_root().join(SHIPPED_CONFIG);
+        Balancer::try_start(program, &shipped, dir, port, hosts).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Balancer::start`] configured from `shipped` (a repository's [`SHIPPED_CONFIG`]),
+    /// saying why it could not start instead of panicking.
+    pub fn try_start(
+        program: &Path,
+        shipped: &Path,
+        dir: &Path,
+        port: u16,
+        hosts: &[&str],
+    ) -> Result<Balancer, StartError> {
         let config = dir.join("haproxy.cfg");
-        std::fs::write(&config, configuration(port, hosts)).expect("write haproxy.cfg");
+        std::fs::write(&config, configuration(shipped, port, hosts)?)
+            .map_err(|e| StartError::new(format!("write {}: {e}", config.display())))?;
         // `-db`: in the foreground, its log on stderr.
-        let daemon = Daemon::spawn(
+        let daemon = Daemon::start(
             Command::new(program).arg("-db").arg("-f").arg(&config),
             "HAProxy",
             &dir.join("haproxy.log"),
-        )
-        .listening_on(port);
-        Balancer {
+            port,
+        )?;
+        Ok(Balancer {
             url: format!("http://127.0.0.1:{port}"),
             daemon,
-        }
+        })
+    }
+
+    /// Its process, e.g. to measure its memory.
+    pub fn pid(&self) -> u32 {
+        self.daemon.pid()
     }
 
     /// Everything it logged so far: a line per request, and each host it finds down or up.
@@ -49,18 +71,18 @@ impl Balancer {
     }
 }
 
-/// The repository's `deploy/haproxy.cfg`, listening on `port` in front of `hosts`: its
-/// `bind` address and its `server` lines (one per host, named by its address, what
-/// [`SERVED_BY`] says) replaced.
-fn configuration(port: u16, hosts: &[&str]) -> String {
-    let path = repo_root().join("deploy/haproxy.cfg");
-    let shipped =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    assert!(
-        shipped.contains(&format!("set-header {SERVED_BY} %[srv_name]")),
-        "{} no longer says which host answered in {SERVED_BY}",
-        path.display()
-    );
+/// The shipped configuration at `path`, listening on `port` in front of `hosts`: its `bind`
+/// address and its `server` lines (one per host, named by its address, what [`SERVED_BY`]
+/// says) replaced.
+fn configuration(path: &Path, port: u16, hosts: &[&str]) -> Result<String, StartError> {
+    let shipped = std::fs::read_to_string(path)
+        .map_err(|e| StartError::new(format!("read {}: {e}", path.display())))?;
+    if !shipped.contains(&format!("set-header {SERVED_BY} %[srv_name]")) {
+        return Err(StartError::new(format!(
+            "{} no longer says which host answered in {SERVED_BY}",
+            path.display()
+        )));
+    }
     let mut config = String::new();
     for line in shipped.lines() {
         match line.trim_start() {
@@ -75,5 +97,5 @@ fn configuration(port: u16, hosts: &[&str]) -> String {
         let address = url.trim_start_matches("http://");
         config.push_str(&format!("    server {address} {address}\n"));
     }
-    config
+    Ok(config)
 }

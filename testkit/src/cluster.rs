@@ -8,9 +8,10 @@ use crate::options::RunOptions;
 use crate::paths::fresh_dir;
 use crate::ports::free_ports;
 use crate::program::HostProgram;
+use crate::runtime_config::RuntimeConfig;
 use crate::sqld::{Sqld, sqld_program};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::thread::ScopedJoinHandle;
 
@@ -51,8 +52,10 @@ impl RunOptions<ClusterPrograms> {
     /// an existing one starts again on its data.
     pub fn start(self) -> Cluster {
         let work_dir = self.work_dir.clone().unwrap_or_else(fresh_dir);
-        let app_config = read_runtime_config(self.runtime_config.as_deref());
-        let labels = database_labels(&app_config);
+        let path = self.runtime_config.as_deref();
+        let path = path.expect("a cluster shares the databases its runtime config names");
+        let app_config = RuntimeConfig::read(path).unwrap_or_else(|e| panic!("{e}"));
+        let labels = app_config.database_labels();
         let ports = free_ports(labels.len() + 1);
         let (balancer_port, database_ports) = ports.split_last().expect("one port each");
         let urls: Vec<String> = database_ports
@@ -60,8 +63,10 @@ impl RunOptions<ClusterPrograms> {
             .map(|port| format!("http://127.0.0.1:{port}"))
             .collect();
         let runtime_config = work_dir.join("runtime.libsql.toml");
-        std::fs::write(&runtime_config, on_libsql(app_config, &labels, &urls))
-            .expect("write the cluster's runtime config");
+        let on_libsql = app_config
+            .on_libsql(&urls)
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&runtime_config, on_libsql).expect("write the cluster's runtime config");
         let programs = self.on.clone();
 
         let (databases, hosts) = std::thread::scope(|scope| {
@@ -157,40 +162,4 @@ fn join_all<T>(handles: Vec<ScopedJoinHandle<T>>) -> Vec<T> {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         })
         .collect()
-}
-
-/// The app's runtime config: a cluster shares the databases it names.
-fn read_runtime_config(path: Option<&Path>) -> toml::Table {
-    let path = path.expect("a cluster shares the databases its runtime config names");
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    text.parse()
-        .unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
-}
-
-/// The labels of the SQLite databases `config` names.
-fn database_labels(config: &toml::Table) -> Vec<String> {
-    config
-        .get("sqlite_database")
-        .and_then(toml::Value::as_table)
-        .map(|databases| databases.keys().cloned().collect())
-        .unwrap_or_default()
-}
-
-/// `config` with each of `labels` on the libSQL server at the same place in `urls`.
-fn on_libsql(mut config: toml::Table, labels: &[String], urls: &[String]) -> String {
-    let databases: toml::Table = labels
-        .iter()
-        .zip(urls)
-        .map(|(label, url)| {
-            let mut database = toml::Table::new();
-            database.insert("type".into(), "libsql".into());
-            database.insert("url".into(), url.as_str().into());
-            // Spin requires a token; sqld started without auth keys ignores it.
-            database.insert("token".into(), "unused".into());
-            (label.clone(), database.into())
-        })
-        .collect();
-    config.insert("sqlite_database".into(), databases.into());
-    toml::to_string(&config).expect("a TOML table serializes")
 }

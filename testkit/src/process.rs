@@ -1,12 +1,34 @@
 //! Child processes of a test: each in a process group of its own, signalled as a whole and
 //! killed when dropped; a server program's output goes to a log file in its directory.
+//!
+//! Starting a server is fallible ([`StartError`]) for the benchmark, which reports what did
+//! not start and goes on; the tests' own starts panic with the same message.
 
+use std::fmt;
 use std::fs::File;
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+/// Why a program or server could not be started, with what it logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartError(String);
+
+impl StartError {
+    pub(crate) fn new(message: impl Into<String>) -> StartError {
+        StartError(message.into())
+    }
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
 
 /// A started program, by what it is (e.g. `fn-host`, `sqld`) for messages.
 pub(crate) struct Process {
@@ -18,14 +40,18 @@ impl Process {
     /// Starts `command` in a process group of its own: `spin up` serves from a child process
     /// (`spin trigger http`), and a signal must reach both.
     pub fn spawn(command: &mut Command, what: &str) -> Process {
+        Process::try_spawn(command, what).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub fn try_spawn(command: &mut Command, what: &str) -> Result<Process, StartError> {
         let child = command
             .process_group(0)
             .spawn()
-            .unwrap_or_else(|e| panic!("start {what}: {e}"));
-        Process {
+            .map_err(|e| StartError::new(format!("start {what}: {e}")))?;
+        Ok(Process {
             child,
             what: what.to_string(),
-        }
+        })
     }
 
     pub fn child(&mut self) -> &mut Child {
@@ -86,57 +112,78 @@ pub(crate) struct Daemon {
 }
 
 impl Daemon {
-    /// Starts `command`, its output appended to `log` (a restart adds to the same log).
-    pub fn spawn(command: &mut Command, what: &str, log: &Path) -> Daemon {
+    /// Starts `command`, its output appended to `log` (a restart adds to the same log), and
+    /// waits (up to 30 s) until it accepts connections on `port` of this machine.
+    pub fn start(
+        command: &mut Command,
+        what: &str,
+        log: &Path,
+        port: u16,
+    ) -> Result<Daemon, StartError> {
+        let open = |e: std::io::Error| StartError::new(format!("open {}: {e}", log.display()));
         let file = File::options()
             .create(true)
             .append(true)
             .open(log)
-            .unwrap_or_else(|e| panic!("open {}: {e}", log.display()));
-        let stderr = file.try_clone().expect("clone a log file handle");
-        let process = Process::spawn(
+            .map_err(open)?;
+        let stderr = file.try_clone().map_err(open)?;
+        let process = Process::try_spawn(
             command.stdin(Stdio::null()).stdout(file).stderr(stderr),
             what,
-        );
-        Daemon {
+        )?;
+        let daemon = Daemon {
             process,
             log: log.to_path_buf(),
-        }
+        };
+        daemon.listening_on(port)
     }
 
-    /// Waits (up to 30 s) until it accepts connections on `port` of this machine.
-    pub fn listening_on(mut self, port: u16) -> Daemon {
+    fn listening_on(mut self, port: u16) -> Result<Daemon, StartError> {
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = self.process.exited() {
-                panic!("{} exited ({status}):\n{}", self.process.what, self.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} did not start",
-                self.process.what
-            );
-            std::thread::sleep(Duration::from_millis(10));
+            let failure = match self.process.exited() {
+                Some(status) => format!("exited ({status})"),
+                None if Instant::now() > deadline => format!("did not listen on {port} in 30 s"),
+                None => {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+            };
+            return Err(StartError::new(format!(
+                "{} {failure}; the end of {}:\n{}",
+                self.process.what,
+                self.log.display(),
+                self.log_tail()
+            )));
         }
-        self
+        Ok(self)
+    }
+
+    /// Its process (the leader of its process group).
+    pub fn pid(&self) -> u32 {
+        self.process.id()
     }
 
     /// Everything it printed so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    fn log_tail(&self) -> String {
+        let log = self.log();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
 }
 
 impl Drop for Daemon {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            let log = self.log();
-            let lines: Vec<&str> = log.lines().collect();
             eprintln!(
                 "--- the test failed while {} ran; the end of {}:\n{}",
                 self.process.what,
                 self.log.display(),
-                lines[lines.len().saturating_sub(20)..].join("\n")
+                self.log_tail()
             );
         }
     }

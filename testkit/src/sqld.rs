@@ -1,7 +1,7 @@
 //! sqld, the libSQL server: one database per process, shared by every host pointed at it (what
 //! a runtime config's `type = "libsql"` means).
 
-use crate::process::Daemon;
+use crate::process::{Daemon, StartError};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -17,27 +17,36 @@ pub fn sqld_program() -> Result<PathBuf, &'static str> {
 pub struct Sqld {
     /// Its HTTP API, the `url` of a runtime config's `type = "libsql"` database.
     pub url: String,
-    /// Held for its `Drop`, which stops the server.
-    _daemon: Daemon,
+    /// Stops the server when dropped.
+    daemon: Daemon,
 }
 
 impl Sqld {
     /// Starts `program` on `port` with its database in `db_path` (created, or opened again with
     /// its data) and its log beside it; waits until it listens.
     pub fn start(program: &Path, db_path: &Path, port: u16) -> Sqld {
-        let log = db_path.with_extension("log");
-        let daemon = Daemon::spawn(
+        Sqld::try_start(program, db_path, port).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Sqld::start`], saying why it could not start instead of panicking.
+    pub fn try_start(program: &Path, db_path: &Path, port: u16) -> Result<Sqld, StartError> {
+        let daemon = Daemon::start(
             Command::new(program)
                 .arg("--db-path")
                 .arg(db_path)
                 .args(["--http-listen-addr", &format!("127.0.0.1:{port}")]),
             "sqld",
-            &log,
-        )
-        .listening_on(port);
-        Sqld {
+            &db_path.with_extension("log"),
+            port,
+        )?;
+        Ok(Sqld {
             url: format!("http://127.0.0.1:{port}"),
-            _daemon: daemon,
-        }
+            daemon,
+        })
+    }
+
+    /// Its process, e.g. to measure its memory.
+    pub fn pid(&self) -> u32 {
+        self.daemon.pid()
     }
 }

@@ -17,10 +17,15 @@ const WIDTH: u32 = 1600;
 const HEIGHT: u32 = 1100;
 const FONT: &str = "sans-serif";
 
+/// fn-host's configurations in blues and purples, the other stacks in their own colours.
 fn color(system: System) -> RGBColor {
     match system {
         System::FnHost => RGBColor(0x1f, 0x77, 0xb4),
+        System::FnHostProcess => RGBColor(0x17, 0xbe, 0xcf),
+        System::Baseline => RGBColor(0x7f, 0x7f, 0x7f),
         System::FnHostReuse1 => RGBColor(0x9e, 0xc9, 0xe9),
+        System::FnHostLibsql => RGBColor(0x94, 0x67, 0xbd),
+        System::FnHostLibsqlBalanced => RGBColor(0xc5, 0xb0, 0xd5),
         System::Spin => RGBColor(0xff, 0x7f, 0x0e),
         System::Tornado => RGBColor(0xd6, 0x27, 0x28),
         System::Native => RGBColor(0x2c, 0xa0, 0x2c),
@@ -44,7 +49,11 @@ pub fn draw(size: &SizeReport, subtitle: &str, path: &Path) -> Result<()> {
     if scenarios.is_empty() {
         return Err(anyhow!("nothing was measured"));
     }
-    let systems: Vec<System> = size.systems.iter().map(|s| s.system).collect();
+    let systems: Vec<(System, &str)> = size
+        .systems
+        .iter()
+        .map(|s| (s.system, s.label.as_str()))
+        .collect();
     let bars = |value: &dyn Fn(&super::ScenarioReport) -> Option<f64>| -> Vec<Bar> {
         let mut bars = Vec::new();
         for (si, scenario) in scenarios.iter().enumerate() {
@@ -70,8 +79,8 @@ pub fn draw(size: &SizeReport, subtitle: &str, path: &Path) -> Result<()> {
     root.fill(&WHITE).map_err(plot_error)?;
     let others: Vec<&str> = systems
         .iter()
-        .filter(|s| !s.is_fn_host())
-        .map(|s| s.label())
+        .filter(|(system, _)| system.is_reference())
+        .map(|(_, label)| *label)
         .collect();
     let title = format!(
         "{} listings / {} users: the app on fn-host{}",
@@ -127,7 +136,7 @@ fn panel(
     unit: &str,
     bars: &[Bar],
     labels: &[&str],
-    systems: &[System],
+    systems: &[(System, &str)],
 ) -> Result<()> {
     let max = bars.iter().map(|b| b.value).fold(f64::MIN, f64::max);
     let min = bars.iter().map(|b| b.value).fold(f64::MAX, f64::min);
@@ -161,7 +170,7 @@ fn panel(
         .map_err(plot_error)?;
 
     let width = 0.8 / systems.len().max(1) as f64;
-    for (system_slot, system) in systems.iter().enumerate() {
+    for (system_slot, (system, label)) in systems.iter().enumerate() {
         let color = color(*system);
         let mine: Vec<&Bar> = bars.iter().filter(|b| b.system == system_slot).collect();
         chart
@@ -170,7 +179,7 @@ fn panel(
                 Rectangle::new([(x0, low), (x0 + width * 0.92, bar.value)], color.filled())
             }))
             .map_err(plot_error)?
-            .label(system.label())
+            .label(*label)
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled()));
         // The value above each bar.
         let style = TextStyle::from((FONT, 12).into_font())

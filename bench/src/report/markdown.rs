@@ -5,6 +5,18 @@ use crate::scenarios::ALL;
 use crate::system::System;
 use std::fmt::Write;
 
+/// Issue 7's comparison, as the report introduces it.
+const DURABILITY: &str = "fn-host's default (`--sqlite-durability machine`: a write is \
+    acknowledged once it is on stable storage, writes of one database committed together) \
+    against the weaker mode (`process`: acknowledged before it is synced) and the baseline \
+    binary. The writes are where they differ.";
+
+/// Issue 13's shapes, as the report introduces them.
+const SHAPES: &str = "One fn-host with its databases in local files; one with both on sqld \
+    (one sqld per database); two over the same sqld servers behind HAProxy \
+    (`deploy/haproxy.cfg`, round robin). Every process shares this one machine's cores, so \
+    this is what a shape costs, not what it can scale to.";
+
 pub fn render(report: &BenchReport) -> String {
     let mut md = String::new();
     let s = &report.settings;
@@ -25,11 +37,21 @@ pub fn render(report: &BenchReport) -> String {
     if !s.host_args.is_empty() {
         let _ = writeln!(md, "- fn-host extra arguments: `{}`", s.host_args.join(" "));
     }
-    if let Some(spin) = &s.spin {
+    if let Some(baseline) = &s.baseline {
+        let _ = writeln!(md, "- fn-host baseline: `{}`", baseline.display());
+    }
+    if let Some(spin) = s.programs.get("spin") {
         let _ = writeln!(
             md,
             "- Spin: {spin}, `spin up` with its default instance reuse"
         );
+    }
+    let servers: Vec<&str> = ["sqld", "haproxy"]
+        .iter()
+        .filter_map(|name| s.programs.get(name).map(String::as_str))
+        .collect();
+    if !servers.is_empty() {
+        let _ = writeln!(md, "- libSQL shapes: {}", servers.join("; "));
     }
     let _ = writeln!(
         md,
@@ -37,7 +59,8 @@ pub fn render(report: &BenchReport) -> String {
          req/s over that system's for the same scenario in this run; % floor compares with the \
          trivial component on the same fn-host configuration; RSS = peak summed resident \
          memory of the system's process trees during the scenario (fn-host: 1 process; Spin: \
-         `spin up` and the trigger process it forks; references: 3 processes)."
+         `spin up` and the trigger process it forks; references: 3 processes; libSQL shapes: \
+         the hosts, each sqld and HAProxy)."
     );
     if let Some(startup) = &report.startup {
         let _ = writeln!(
@@ -67,6 +90,9 @@ pub fn render(report: &BenchReport) -> String {
         );
         table(&mut md, size);
         seeding(&mut md, size, s.seed_concurrency);
+        comparison(&mut md, size, "Durability", DURABILITY, &System::DURABILITY);
+        comparison(&mut md, size, "Shapes", SHAPES, &System::SHAPES);
+        memory_after_load(&mut md, size, s.settle_secs);
     }
 
     if !report.scale.is_empty() {
@@ -126,10 +152,10 @@ pub fn render(report: &BenchReport) -> String {
 }
 
 fn table(md: &mut String, size: &SizeReport) {
-    let references = size.references();
+    let references = size.compared_with();
     let columns: String = references
         .iter()
-        .map(|r| format!(" × {} |", r.label()))
+        .map(|r| format!(" × {} |", size.label(*r)))
         .collect();
     let _ = writeln!(
         md,
@@ -146,8 +172,8 @@ fn table(md: &mut String, size: &SizeReport) {
                 continue;
             };
             let name = match system.system {
-                System::FnHost => format!("**{}**", system.system.label()),
-                other => other.label().to_string(),
+                System::FnHost => format!("**{}**", system.label),
+                _ => system.label.clone(),
             };
             let ratios: String = references
                 .iter()
@@ -176,7 +202,7 @@ fn seeding(md: &mut String, size: &SizeReport, concurrency: u64) {
             let seed = system.seeding.as_ref()?;
             Some(format!(
                 "{} {:.1} s ({:.0} req/s{})",
-                system.system.label(),
+                system.label,
                 seed.secs,
                 seed.requests_per_sec,
                 if seed.failures > 0 {
@@ -200,9 +226,13 @@ fn seeding(md: &mut String, size: &SizeReport, concurrency: u64) {
         .filter_map(|system| {
             let idle = system.rss_idle_kib?;
             let high = system.rss_high_water_kib.unwrap_or(idle);
+            let start = system
+                .rss_start_kib
+                .map(|start| format!("{:.1} MB at start / ", mib(start)));
             Some(format!(
-                "{} {:.1} MB idle / {:.1} MB high-water",
-                system.system.label(),
+                "{} {}{:.1} MB after seeding / {:.1} MB high-water",
+                system.label,
+                start.unwrap_or_default(),
                 mib(idle),
                 mib(high)
             ))
@@ -210,6 +240,103 @@ fn seeding(md: &mut String, size: &SizeReport, concurrency: u64) {
         .collect();
     if !idle.is_empty() {
         let _ = writeln!(md, "\nMemory (summed RSS): {}.", idle.join("; "));
+    }
+}
+
+/// `systems` side by side, a row per scenario: req/s, p50 and p99 of each, and the first
+/// one's req/s over each other's. Nothing unless two of them ran.
+fn comparison(md: &mut String, size: &SizeReport, title: &str, intro: &str, systems: &[System]) {
+    let ran: Vec<_> = systems.iter().filter_map(|s| size.system(*s)).collect();
+    let [first, others @ ..] = ran.as_slice() else {
+        return;
+    };
+    if others.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "\n### {title}\n\n{intro}\n");
+    let mut header = String::from("| Scenario |");
+    let mut rule = String::from("|---|");
+    for system in &ran {
+        let _ = write!(
+            header,
+            " {0} req/s | {0} p50 ms | {0} p99 ms |",
+            system.label
+        );
+        rule.push_str("---:|---:|---:|");
+    }
+    for other in others {
+        let _ = write!(header, " {} ÷ {} |", first.label, other.label);
+        rule.push_str("---:|");
+    }
+    let _ = writeln!(md, "{header}\n{rule}");
+    for scenario in ALL {
+        if !ran
+            .iter()
+            .any(|system| system.scenario(scenario.id).is_some())
+        {
+            continue;
+        }
+        let mut row = format!("| {} |", scenario.title);
+        for system in &ran {
+            let load = system.scenario(scenario.id).map(|r| &r.load);
+            let _ = write!(
+                row,
+                " {} | {} | {} |",
+                load.map_or("–".into(), |load| rate(load.ok_per_sec)),
+                ms(load.and_then(|load| load.p50_ms)),
+                ms(load.and_then(|load| load.p99_ms))
+            );
+        }
+        let mine = first.scenario(scenario.id).map(|r| r.load.ok_per_sec);
+        for other in others {
+            let theirs = other.scenario(scenario.id).map(|r| r.load.ok_per_sec);
+            let ratio = match (mine, theirs) {
+                (Some(mine), Some(theirs)) if theirs > 0.0 => Some(mine / theirs),
+                _ => None,
+            };
+            let _ = write!(row, " {} |", times(ratio));
+        }
+        let _ = writeln!(md, "{row}");
+    }
+}
+
+/// Issue 10's memory bound: RSS at start, at the end of each load, and `settle_secs` later.
+fn memory_after_load(md: &mut String, size: &SizeReport, settle_secs: f64) {
+    let rows: Vec<String> = ALL
+        .iter()
+        .flat_map(|scenario| {
+            size.systems.iter().filter_map(move |system| {
+                let result = system.scenario(scenario.id)?;
+                let settled = result.rss_settled_kib?;
+                Some(format!(
+                    "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+                    scenario.title,
+                    system.label,
+                    mib(system.rss_start_kib.unwrap_or_default()),
+                    mib(result.rss_peak_kib),
+                    mib(result.rss_end_kib),
+                    mib(settled),
+                    times(system.settled_over_start(result))
+                ))
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "\n### Memory after load\n\nSummed RSS (MB) of the system's process trees: once it \
+         answered (before seeding), at the peak and at the end of each scenario's load, and \
+         {settle_secs:.0} s after it, with no request in between.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| Scenario | System | at start | peak | end of load | {settle_secs:.0} s later | \
+         later ÷ start |\n|---|---|---:|---:|---:|---:|---:|"
+    );
+    for row in rows {
+        let _ = writeln!(md, "{row}");
     }
 }
 
@@ -283,6 +410,66 @@ mod tests {
         assert_eq!(
             lines[3],
             "| GET /listings?page_size=10 | Spin | 4,000 | 10.00 | 30.00 | 0 | – | 0.10× | – | 48.8 |"
+        );
+    }
+
+    #[test]
+    fn systems_side_by_side() {
+        use crate::report::tests::{scenario, system};
+        let mut size = crate::report::tests::sample_size();
+        let mut baseline = system(
+            System::Baseline,
+            vec![scenario("user_by_id", 20_000.0, 2.0, 8.0)],
+        );
+        baseline.label = "before".into();
+        size.systems.push(baseline);
+        size.finish();
+        let mut md = String::new();
+        comparison(&mut md, &size, "Durability", "Why.", &System::DURABILITY);
+        let lines: Vec<&str> = md.lines().collect();
+        assert_eq!(lines[1], "### Durability");
+        assert_eq!(lines[3], "Why.");
+        assert_eq!(
+            lines[5],
+            "| Scenario | fn-host req/s | fn-host p50 ms | fn-host p99 ms | before req/s | \
+             before p50 ms | before p99 ms | fn-host ÷ before |"
+        );
+        assert_eq!(lines[6], "|---|---:|---:|---:|---:|---:|---:|---:|");
+        assert_eq!(
+            lines[7],
+            "| GET /listings?page_size=10 | 20,000 | 2.00 | 6.00 | – | – | – | – |"
+        );
+        assert_eq!(
+            lines[8],
+            "| GET /users/{id} | 30,000 | 1.50 | 4.00 | 20,000 | 2.00 | 8.00 | 1.50× |"
+        );
+        assert_eq!(lines.len(), 10, "{md}");
+        // The main table gets a column for the baseline, by its label.
+        let mut table_md = String::new();
+        table(&mut table_md, &size);
+        assert!(table_md.starts_with(
+            "| Scenario | System | req/s | p50 ms | p99 ms | errors | × before | × Spin |"
+        ));
+        // One system of a comparison is no comparison.
+        let mut md = String::new();
+        comparison(&mut md, &size, "Shapes", "Why.", &System::SHAPES);
+        assert_eq!(md, "");
+    }
+
+    #[test]
+    fn memory_after_each_load() {
+        let size = crate::report::tests::sample_size();
+        let mut md = String::new();
+        memory_after_load(&mut md, &size, 5.0);
+        let lines: Vec<&str> = md.lines().collect();
+        assert_eq!(lines[1], "### Memory after load");
+        assert_eq!(
+            lines[5],
+            "| Scenario | System | at start | peak | end of load | 5 s later | later ÷ start |"
+        );
+        assert_eq!(
+            lines[7],
+            "| GET /listings?page_size=10 | fn-host | 19.5 | 48.8 | 39.1 | 29.3 | 1.50× |"
         );
     }
 }

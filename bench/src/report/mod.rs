@@ -36,17 +36,21 @@ pub struct BenchReport {
 pub struct Settings {
     pub duration_secs: f64,
     pub warmup_secs: f64,
+    /// How long after each load memory was measured again (fn-host and Spin).
+    pub settle_secs: f64,
     pub connections: u32,
     pub seed: u64,
     pub sizes: Vec<Size>,
-    /// The references that ran.
-    pub references: Vec<System>,
+    /// The systems that could run here (each also has a report, unless it failed).
+    pub systems: Vec<System>,
     pub seed_concurrency: u64,
-    pub reuse_one: bool,
     pub host_args: Vec<String>,
+    /// The binary measured as `baseline`, when there was one.
+    pub baseline: Option<PathBuf>,
     pub oha: String,
-    /// `spin --version`, when Spin ran.
-    pub spin: Option<String>,
+    /// The first line of `--version` of each third-party program that ran (spin, sqld,
+    /// haproxy).
+    pub programs: BTreeMap<&'static str, String>,
     /// `git rev-parse --short HEAD` of the repository, `-dirty` when it has changes.
     pub commit: Option<String>,
 }
@@ -71,7 +75,11 @@ pub struct SizeReport {
 #[derive(Debug, Serialize)]
 pub struct SystemReport {
     pub system: System,
+    /// What the tables call it.
+    pub label: String,
     pub seeding: Option<SeedStats>,
+    /// Summed RSS of the system's process trees once it answered, before seeding (KiB).
+    pub rss_start_kib: Option<u64>,
     /// Summed RSS of the system's process trees after seeding, before load (KiB).
     pub rss_idle_kib: Option<u64>,
     /// Summed VmHWM of the system's process trees when it was stopped (KiB).
@@ -95,10 +103,23 @@ pub struct ScenarioReport {
     pub load: LoadResult,
     /// Largest summed RSS sampled during the measured load (KiB).
     pub rss_peak_kib: u64,
-    /// 2xx req/s over each other reference's for the same scenario, same run.
+    /// Summed RSS when the load ended (KiB).
+    pub rss_end_kib: u64,
+    /// Summed RSS `settle_secs` after the load ended (KiB; fn-host and Spin).
+    pub rss_settled_kib: Option<u64>,
+    /// 2xx req/s over that of each other system it is compared with
+    /// ([`System::COMPARED_WITH`]) for the same scenario, same run.
     pub vs: BTreeMap<System, f64>,
     /// 2xx req/s as a fraction of the trivial component's on the same fn-host configuration.
     pub of_floor: Option<f64>,
+}
+
+/// Memory of one scenario's load, in KiB.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Memory {
+    pub peak_kib: u64,
+    pub end_kib: u64,
+    pub settled_kib: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -129,10 +150,16 @@ impl SizeReport {
         self.systems.iter().find(|s| s.system == system)
     }
 
-    /// The references that ran at this size.
-    pub fn references(&self) -> Vec<System> {
+    /// What the tables call `system` (its label where it ran).
+    pub fn label(&self, system: System) -> &str {
+        self.system(system)
+            .map_or(system.label(), |s| s.label.as_str())
+    }
+
+    /// The systems of [`System::COMPARED_WITH`] that ran at this size.
+    pub fn compared_with(&self) -> Vec<System> {
         let ran = self.systems.iter().map(|s| s.system);
-        ran.filter(|s| System::REFERENCES.contains(s)).collect()
+        ran.filter(|s| System::COMPARED_WITH.contains(s)).collect()
     }
 
     /// Puts systems in display order and fills in every ratio.
@@ -148,14 +175,14 @@ impl SizeReport {
             })
             .filter(|(_, rate)| *rate > 0.0)
             .collect();
-        let references = self.references();
+        let compared_with = self.compared_with();
         for system in &mut self.systems {
             let floor = rates
                 .get(&(system.system, FLOOR))
-                .filter(|_| system.system.is_fn_host());
+                .filter(|_| system.system.has_floor());
             for scenario in &mut system.scenarios {
                 let mine = scenario.load.ok_per_sec;
-                scenario.vs = references
+                scenario.vs = compared_with
                     .iter()
                     .filter(|reference| **reference != system.system)
                     .filter_map(|reference| {
@@ -171,10 +198,12 @@ impl SizeReport {
 }
 
 impl SystemReport {
-    pub fn new(system: System) -> SystemReport {
+    pub fn new(system: System, label: &str) -> SystemReport {
         SystemReport {
             system,
+            label: label.to_string(),
             seeding: None,
+            rss_start_kib: None,
             rss_idle_kib: None,
             rss_high_water_kib: None,
             scenarios: Vec::new(),
@@ -184,16 +213,24 @@ impl SystemReport {
     pub fn scenario(&self, id: &str) -> Option<&ScenarioReport> {
         self.scenarios.iter().find(|s| s.id == id)
     }
+
+    /// RSS `settle_secs` after the load of `scenario` over RSS at start.
+    pub fn settled_over_start(&self, scenario: &ScenarioReport) -> Option<f64> {
+        let start = self.rss_start_kib.filter(|kib| *kib > 0)?;
+        Some(scenario.rss_settled_kib? as f64 / start as f64)
+    }
 }
 
 impl ScenarioReport {
     /// A measured scenario; the ratios are filled in by [`SizeReport::finish`].
-    pub fn new(scenario: &'static Scenario, load: LoadResult, rss_peak_kib: u64) -> ScenarioReport {
+    pub fn new(scenario: &'static Scenario, load: LoadResult, memory: Memory) -> ScenarioReport {
         ScenarioReport {
             id: scenario.id,
             title: scenario.title,
             load,
-            rss_peak_kib,
+            rss_peak_kib: memory.peak_kib,
+            rss_end_kib: memory.end_kib,
+            rss_settled_kib: memory.settled_kib,
             vs: BTreeMap::new(),
             of_floor: None,
         }
@@ -308,13 +345,19 @@ pub(crate) mod tests {
             p99_ms: Some(p99),
             ..LoadResult::default()
         };
-        ScenarioReport::new(by_id(id).unwrap(), load, 50_000)
+        let memory = Memory {
+            peak_kib: 50_000,
+            end_kib: 40_000,
+            settled_kib: Some(30_000),
+        };
+        ScenarioReport::new(by_id(id).unwrap(), load, memory)
     }
 
     pub fn system(system: System, scenarios: Vec<ScenarioReport>) -> SystemReport {
         SystemReport {
             scenarios,
-            ..SystemReport::new(system)
+            rss_start_kib: Some(20_000),
+            ..SystemReport::new(system, system.label())
         }
     }
 
@@ -356,7 +399,7 @@ pub(crate) mod tests {
         let size = sample_size();
         let order: Vec<_> = size.systems.iter().map(|s| s.system).collect();
         assert_eq!(order, [System::FnHost, System::Spin, System::Native]);
-        assert_eq!(size.references(), [System::Spin, System::Native]);
+        assert_eq!(size.compared_with(), [System::Spin, System::Native]);
         let host = size
             .system(System::FnHost)
             .and_then(|s| s.scenario("listings_page10"));

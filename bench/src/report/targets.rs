@@ -2,7 +2,7 @@
 //! run's numbers. A target names its scenarios, a metric, optionally a reference to divide
 //! by, and a bound; over several scenarios it is met when the worst of them is.
 
-use super::{ScenarioReport, SizeReport, mib};
+use super::{ScenarioReport, SizeReport, SystemReport, mib};
 use crate::scenarios::{self, Scenario};
 use crate::system::System;
 use anyhow::{Context, Result, bail};
@@ -30,6 +30,9 @@ enum Metric {
     P99Ms,
     #[serde(rename = "RSS MB")]
     RssMb,
+    /// RSS a while after the load (`--settle`) over RSS at start.
+    #[serde(rename = "RSS after load / start")]
+    RssAfterLoadOverStart,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -99,8 +102,11 @@ impl Target {
         if scenarios.is_empty() {
             bail!("no scenarios");
         }
-        if written.against.is_some_and(System::is_fn_host) {
-            bail!("against must be a reference (spin, tornado or native)");
+        if written
+            .against
+            .is_some_and(|against| !System::COMPARED_WITH.contains(&against))
+        {
+            bail!("against must be baseline, spin, tornado or native");
         }
         let bound = match (written.at_least, written.at_most) {
             (Some(least), None) => Bound::AtLeast(least),
@@ -117,7 +123,10 @@ impl Target {
 
     fn check(&self, size: &SizeReport) -> TargetCheck {
         let value = |scenario: &Scenario| {
-            let of = |system| self.metric.of(size.system(system)?.scenario(scenario.id)?);
+            let of = |system| {
+                let system = size.system(system)?;
+                self.metric.of(system, system.scenario(scenario.id)?)
+            };
             let mine = of(System::FnHost)?;
             match self.against {
                 Some(reference) => Some(mine / of(reference).filter(|theirs| *theirs > 0.0)?),
@@ -136,7 +145,7 @@ impl Target {
         });
         let Some((value, scenario)) = worst else {
             return TargetCheck {
-                target: self.describe(),
+                target: self.describe(size),
                 measured: "not measured".into(),
                 met: None,
             };
@@ -153,7 +162,7 @@ impl Target {
             ));
         }
         TargetCheck {
-            target: self.describe(),
+            target: self.describe(size),
             measured: text,
             met: Some(match self.bound {
                 Bound::AtLeast(least) => value >= least,
@@ -163,7 +172,7 @@ impl Target {
     }
 
     /// E.g. "GET /users/{id}: req/s ≥ 0.45× native axum's".
-    fn describe(&self) -> String {
+    fn describe(&self, size: &SizeReport) -> String {
         let scenarios = match self.scenarios.as_slice() {
             [one] => one.title.to_string(),
             many => many.iter().map(|s| s.short).collect::<Vec<_>>().join(", "),
@@ -175,7 +184,7 @@ impl Target {
         let metric = self.metric.name();
         let against = self
             .against
-            .map(|reference| format!(" {}'s", reference.label()));
+            .map(|reference| format!(" {}'s", size.label(reference)));
         let bound = self.format(bound);
         format!(
             "{scenarios}: {metric} {sign} {bound}{}",
@@ -190,16 +199,18 @@ impl Target {
             (None, Metric::RequestsPerSec) => format!("{value:.0}"),
             (None, Metric::P99Ms) => format!("{value:.2} ms"),
             (None, Metric::RssMb) => format!("{value:.1} MB"),
+            (None, Metric::RssAfterLoadOverStart) => format!("{value:.2}×"),
         }
     }
 }
 
 impl Metric {
-    fn of(self, result: &ScenarioReport) -> Option<f64> {
+    fn of(self, system: &SystemReport, result: &ScenarioReport) -> Option<f64> {
         match self {
             Metric::RequestsPerSec => Some(result.load.ok_per_sec),
             Metric::P99Ms => result.load.p99_ms,
             Metric::RssMb => Some(mib(result.rss_peak_kib)),
+            Metric::RssAfterLoadOverStart => system.settled_over_start(result),
         }
     }
 
@@ -208,6 +219,7 @@ impl Metric {
             Metric::RequestsPerSec => "req/s",
             Metric::P99Ms => "p99",
             Metric::RssMb => "RSS",
+            Metric::RssAfterLoadOverStart => "RSS after load ÷ at start",
         }
     }
 }
@@ -289,6 +301,24 @@ mod tests {
     }
 
     #[test]
+    fn memory_given_back_after_load() {
+        let [checked] = check(
+            r#"[[target]]
+               scenarios = ["listings_page10", "user_by_id"]
+               metric = "RSS after load / start"
+               at_most = 1.5"#,
+        )
+        .try_into()
+        .unwrap();
+        assert_eq!(
+            checked.target,
+            "listings p10, users/{id}: RSS after load ÷ at start ≤ 1.50×"
+        );
+        assert_eq!(checked.measured, "worst 1.50× (GET /listings?page_size=10)");
+        assert_eq!(checked.met, Some(true));
+    }
+
+    #[test]
     fn refuses_targets_that_cannot_be_checked() {
         for (target, message) in [
             (
@@ -308,7 +338,7 @@ mod tests {
                    metric = "req/s"
                    against = "fn-host"
                    at_least = 1"#,
-                "against must be a reference",
+                "against must be baseline, spin, tornado or native",
             ),
             (
                 r#"scenarios = ["user_by_id"]
