@@ -47,6 +47,10 @@ pub struct Opts {
     /// What the tables call the baseline (default: its file name).
     #[arg(long)]
     pub baseline_label: Option<String>,
+    /// The manifest the baseline serves, when it cannot read the repository's (e.g. one with
+    /// the components' `source` paths made absolute, from the commit it was built at).
+    #[arg(long, value_name = "PATH")]
+    pub baseline_manifest: Option<PathBuf>,
     /// The Spin CLI (default: `spin` on PATH).
     #[arg(long, env = "SPIN")]
     pub spin: Option<PathBuf>,

@@ -74,6 +74,8 @@ pub struct FnHost {
     pub binary: PathBuf,
     pub args: Vec<String>,
     pub cache_dir: PathBuf,
+    /// A manifest of its own instead of the app's (an older binary may not read today's).
+    pub manifest: Option<PathBuf>,
 }
 
 /// An application for a host: what it serves, and a route that answers 2xx once a component
@@ -91,7 +93,8 @@ impl App {
     /// `fn-host up` serving the app (`--listen` is added by [`start_host`]). `state_dir` is
     /// the working directory, where runtime.toml's relative database paths land.
     pub fn fn_host(&self, host: &FnHost, state_dir: &Path) -> Command {
-        let mut command = self.up(&host.binary, state_dir);
+        let manifest = host.manifest.as_deref().unwrap_or(&self.manifest);
+        let mut command = self.up(&host.binary, manifest, state_dir);
         command.arg("--cache-dir").arg(&host.cache_dir);
         command.args(&host.args);
         command
@@ -100,16 +103,16 @@ impl App {
     /// `spin up` serving the app with Spin's defaults (its instance reuse included). Spin
     /// resolves runtime.toml's SQLite paths against its working directory too.
     pub fn spin(&self, binary: &Path, state_dir: &Path) -> Command {
-        self.up(binary, state_dir)
+        self.up(binary, &self.manifest, state_dir)
     }
 
     /// `<binary> up` with the flags both hosts share; `--listen` is added by [`start_host`].
-    fn up(&self, binary: &Path, state_dir: &Path) -> Command {
+    fn up(&self, binary: &Path, manifest: &Path, state_dir: &Path) -> Command {
         let mut command = Command::new(binary);
         command
             .arg("up")
             .arg("--from")
-            .arg(&self.manifest)
+            .arg(manifest)
             .arg("--runtime-config-file")
             .arg(&self.runtime_config)
             .arg("--state-dir")

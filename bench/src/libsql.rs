@@ -145,6 +145,7 @@ mod tests {
                 binary: fn_host,
                 args: Vec::new(),
                 cache_dir: testkit::shared_cache_dir(),
+                manifest: None,
             },
             sqld,
             balancer: Some(Balancer {

@@ -63,6 +63,7 @@ impl Setup {
                 .collect(),
             // A binary of its own may compile the components differently.
             cache_dir: places.run_dir.join(cache),
+            manifest: None,
         };
         let this_host = || host(places.fn_host, "fn-host-cache");
         let mut label = system.label().to_string();
@@ -82,7 +83,10 @@ impl Setup {
                     Some(given) => given.clone(),
                     None => file_name(binary),
                 };
-                Start::FnHost(host(binary, "baseline-cache"))
+                Start::FnHost(FnHost {
+                    manifest: opts.baseline_manifest.clone(),
+                    ..host(binary, "baseline-cache")
+                })
             }
             System::FnHostLibsql | System::FnHostLibsqlBalanced => {
                 let sqld = program(
