@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::{Value, json};
 use std::process::ExitStatus;
-use support::{Client, HostProgram, PublicApi, app_on, ids, on_each_target};
+use support::{Client, HostProgram, PublicApi, RefusedPort, app_on, ids, on_each_target};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 const JSON: &str = "application/json";
@@ -468,12 +468,9 @@ fn data_survives_a_restart() {
 #[test]
 fn an_unreachable_service_is_a_502_for_the_public_api() {
     on_each_target(|target| {
-        // A port nothing listens on.
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let users_url = format!("http://{}", closed.local_addr().unwrap());
-        drop(closed);
+        let refused = RefusedPort::new();
         let app = app_on(target)
-            .env("SPIN_VARIABLE_USERS_URL", &users_url)
+            .env("SPIN_VARIABLE_USERS_URL", &refused.url)
             .start();
         let reply = app.post_json("/public-api/users", json!({ "name": "Lost" }));
         assert_eq!(reply.status, 502, "{}", reply.body);

@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::net::TcpListener;
 use support::http::{HeaderValue, Request};
-use support::{HostProgram, app_on};
+use support::{HostProgram, RefusedPort, app_on};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 const JSON: &str = "application/json";
@@ -388,10 +388,7 @@ fn fn_host_answers_as_spin_does() {
         return;
     };
     let fn_host = HostProgram::FnHost(env!("CARGO_BIN_EXE_e2e-fn-host").into());
-    let closed_port = {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", listener.local_addr().unwrap())
-    };
+    let refused = RefusedPort::new();
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let users_url = "SPIN_VARIABLE_USERS_URL";
     let scenarios = [
@@ -399,7 +396,7 @@ fn fn_host_answers_as_spin_does() {
             env: Vec::new(),
             steps: steps(),
         },
-        users_unreachable("a closed port", vec![(users_url, closed_port)]),
+        users_unreachable("a closed port", vec![(users_url, refused.url.clone())]),
         users_unreachable(
             "a server that never answers",
             vec![

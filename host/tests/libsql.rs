@@ -9,7 +9,9 @@ mod support;
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
-use support::{Client, HostOptions, Sqld, free_ports, fresh_dir, sqld_program, test_app};
+use support::{
+    Client, HostOptions, RefusedPort, Sqld, free_ports, fresh_dir, sqld_program, test_app,
+};
 
 /// Every kind of value, rows, `last-insert-rowid`, `changes`, errors and transactions.
 const SCRIPT: &str = "\
@@ -104,9 +106,8 @@ fn a_guest_sees_on_libsql_what_it_sees_on_a_local_file() {
 
 #[test]
 fn an_unreachable_libsql_server_is_an_error_and_the_host_keeps_serving() {
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let refused = RefusedPort::new();
+    let url = refused.url.clone();
     let host = on_libsql(&url).start();
     let started = Instant::now();
     let reply = host.get("/guest/put?db=alpha&value=x");

@@ -32,7 +32,7 @@ pub use cluster::{Cluster, ClusterPrograms};
 pub use host::Host;
 pub use options::{HostOptions, RunOptions};
 pub use paths::{fresh_dir, repo_root, shared_cache_dir};
-pub use ports::free_ports;
+pub use ports::{RefusedPort, free_ports};
 pub use process::StartError;
 pub use program::HostProgram;
 pub use proxy::RecordingProxy;
