@@ -148,6 +148,50 @@ fn a_silent_libsql_server_is_cut_off_at_the_deadline() {
     drop(silent);
 }
 
+#[test]
+fn pooled_connections_outlive_the_servers_stream_expiry_and_concurrent_writers_all_succeed() {
+    let Ok(program) = sqld_program().inspect_err(|reason| println!("skipped: {reason}")) else {
+        return;
+    };
+    let sqld = Sqld::start(&program, &fresh_dir().join("data.sqld"), free_ports(1)[0]);
+    let host = on_libsql(&sqld.url).start();
+    // Clients writing and reading at once; each leaves a connection in the pool, and a read
+    // leaves its server stream open for the connection's next statement.
+    let write_and_read = |round: &str| {
+        let failures: Vec<String> = std::thread::scope(|scope| {
+            let clients: Vec<_> = (0..24)
+                .map(|n| {
+                    let host = &host;
+                    scope.spawn(move || {
+                        let mut failures = Vec::new();
+                        for i in 0..10 {
+                            let put = format!("/guest/put?db=alpha&value={round}-{n}-{i}");
+                            for reply in [host.get(&put), host.get("/guest/count?db=alpha")] {
+                                if reply.status != 200 {
+                                    failures.push(format!("{} {}", reply.status, reply.body));
+                                }
+                            }
+                        }
+                        failures
+                    })
+                })
+                .collect();
+            clients
+                .into_iter()
+                .flat_map(|client| client.join().unwrap())
+                .collect()
+        });
+        assert!(failures.is_empty(), "{round}: {failures:?}");
+    };
+    write_and_read("before");
+    // sqld expires a stream after 10 s without a request: each pooled connection's, which must
+    // then not be used again.
+    std::thread::sleep(Duration::from_secs(11));
+    write_and_read("after");
+    let stored = host.get("/guest/count?db=alpha").body;
+    assert_eq!(stored.split(',').count(), 2 * 24 * 10, "{stored}");
+}
+
 /// The test app with its `alpha` database on the libSQL server at `url`.
 fn on_libsql(url: &str) -> HostOptions {
     let dir = fresh_dir();

@@ -14,11 +14,22 @@ use wasmtime::error::Context as _;
 /// Idle connections kept per database.
 const MAX_IDLE_CONNECTIONS: usize = 16;
 
+/// The pauses before sending again a statement the server did not run ([`never_ran`]):
+/// doubling from the first to the last, until the statement deadline.
+const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(2);
+const LAST_RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+/// How long an idle connection is kept. A connection is a server stream, and sqld expires a
+/// stream after 10 s without a request ("Stream handle ... is expired"): one kept longer would
+/// fail the next statement sent on it.
+const MAX_IDLE_TIME: Duration = Duration::from_secs(5);
+
 /// One database on a libSQL server.
 pub struct RemoteDatabase {
     client: libsql::Database,
     url: String,
-    idle: Mutex<Vec<libsql::Connection>>,
+    /// Each with the moment it was last used; the most recently used last.
+    idle: Mutex<Vec<(libsql::Connection, Instant)>>,
     /// Whether each statement text has result columns, learned when it first runs: one without
     /// then goes in a single round trip, with no need to describe it first.
     has_columns: Memo<bool>,
@@ -49,21 +60,29 @@ impl RemoteDatabase {
         }))
     }
 
+    /// The connection used last, if it is recent enough, else a new one (which opens its
+    /// server stream with its first statement).
     fn checkout(&self) -> Result<libsql::Connection, Error> {
-        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        match idle {
-            Some(connection) => Ok(connection),
+        let recent = self.idle.lock().ok().and_then(|mut idle| {
+            // Those past the age limit may have lost their server stream.
+            idle.retain(|(_, since)| since.elapsed() < MAX_IDLE_TIME);
+            idle.pop()
+        });
+        match recent {
+            Some((connection, _)) => Ok(connection),
             None => self.client.connect().map_err(|e| self.error(e)),
         }
     }
 
-    /// Keeps a connection for reuse unless it is inside a transaction.
+    /// Keeps a connection for reuse after a statement that succeeded outside a transaction.
+    /// After a failure where its server stream stands is unknown (expired, reset, cut off by
+    /// the deadline), so it is dropped and the next statement opens a new one.
     fn checkin(&self, connection: libsql::Connection) {
         if connection.is_autocommit()
             && let Ok(mut idle) = self.idle.lock()
             && idle.len() < MAX_IDLE_CONNECTIONS
         {
-            idle.push(connection);
+            idle.push((connection, Instant::now()));
         }
     }
 
@@ -72,10 +91,8 @@ impl RemoteDatabase {
         &self,
         connection: &libsql::Connection,
         sql: &str,
-        parameters: Vec<Value>,
-    ) -> Result<Collected, Error> {
-        let parameters =
-            libsql::params::Params::Positional(parameters.into_iter().map(to_libsql).collect());
+        parameters: libsql::params::Params,
+    ) -> Result<Collected, libsql::Error> {
         let rowid_before = connection.last_insert_rowid();
         let written = |connection: &libsql::Connection| {
             let rowid = connection.last_insert_rowid();
@@ -86,13 +103,10 @@ impl RemoteDatabase {
             }
         };
         if self.has_columns.get(sql) == Some(false) {
-            connection
-                .execute(sql, parameters)
-                .await
-                .map_err(|e| self.error(e))?;
+            connection.execute(sql, parameters).await?;
             return Ok(no_rows(written(connection)));
         }
-        let statement = connection.prepare(sql).await.map_err(|e| self.error(e))?;
+        let statement = connection.prepare(sql).await?;
         let columns: Vec<String> = statement
             .columns()
             .iter()
@@ -100,22 +114,15 @@ impl RemoteDatabase {
             .collect();
         self.has_columns.remember(sql, !columns.is_empty());
         if columns.is_empty() {
-            statement
-                .execute(parameters)
-                .await
-                .map_err(|e| self.error(e))?;
+            statement.execute(parameters).await?;
             return Ok(no_rows(written(connection)));
         }
-        let mut rows = statement
-            .query(parameters)
-            .await
-            .map_err(|e| self.error(e))?;
+        let mut rows = statement.query(parameters).await?;
         let mut collected = Vec::new();
-        while let Some(row) = rows.next().await.map_err(|e| self.error(e))? {
+        while let Some(row) = rows.next().await? {
             let values = (0..row.column_count())
                 .map(|index| row.get_value(index).map(from_libsql))
-                .collect::<Result<_, _>>()
-                .map_err(|e| self.error(e))?;
+                .collect::<Result<_, _>>()?;
             collected.push(RowResult { values });
         }
         // The client learns the rows a statement changed, not the rowid of a row-returning one.
@@ -133,6 +140,22 @@ impl RemoteDatabase {
     fn error(&self, error: libsql::Error) -> Error {
         Error::Io(format!("libSQL server {}: {error}", self.url))
     }
+}
+
+/// Whether `error` says the server did not run the statement at all, so that sending it again
+/// (on a new stream) cannot apply it twice: another stream held the write lock past the
+/// server's busy timeout (`SQLITE_BUSY`), the stream had expired, or the server refused more
+/// connections for now (429). The client reports these only as text.
+fn never_ran(error: &libsql::Error) -> bool {
+    let text = error.to_string();
+    [
+        "SQLITE_BUSY",
+        "is expired",
+        "429 Too Many Requests",
+        "DbCreateTimeout",
+    ]
+    .iter()
+    .any(|sign| text.contains(sign))
 }
 
 /// Whether `sql` is an INSERT, REPLACE, UPDATE or DELETE (or one after a WITH): the statements
@@ -219,24 +242,50 @@ impl Session {
             None => self.database.checkout()?,
         };
         let timeout = self.database.statement_timeout;
-        let run = self.database.run(&connection, &sql, parameters);
-        let outcome = tokio::time::timeout(timeout, run).await;
+        let parameters =
+            libsql::params::Params::Positional(parameters.into_iter().map(to_libsql).collect());
+        let outcome = tokio::time::timeout(timeout, async {
+            let mut connection = connection;
+            let mut pause = FIRST_RETRY_PAUSE;
+            loop {
+                let in_transaction = !connection.is_autocommit();
+                let result = self
+                    .database
+                    .run(&connection, &sql, parameters.clone())
+                    .await;
+                match result {
+                    // Outside a transaction such a statement is sent again, on a new stream,
+                    // until it runs or the deadline; inside one the guest decides.
+                    Err(error) if !in_transaction && never_ran(&error) => {
+                        drop(connection);
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(LAST_RETRY_PAUSE);
+                        connection = self.database.checkout()?;
+                    }
+                    result => return Ok((connection, result)),
+                }
+            }
+        })
+        .await;
         self.database
             .metrics
             .observe(started - queued, started.elapsed());
-        let Ok(result) = outcome else {
+        let Ok(attempted) = outcome else {
             // The connection is dropped: where its server stream stands is unknown.
             return Err(Error::Io(format!(
                 "libSQL server {} did not answer within {timeout:?}",
                 self.database.url
             )));
         };
-        if connection.is_autocommit() {
-            self.database.checkin(connection);
-        } else {
+        let (connection, result) = attempted?;
+        if !connection.is_autocommit() {
+            // A failing statement inside the guest's transaction leaves it open, for its
+            // ROLLBACK to reach the same stream.
             *pinned = Some(connection);
+        } else if result.is_ok() {
+            self.database.checkin(connection);
         }
-        let collected = result?;
+        let collected = result.map_err(|e| self.database.error(e))?;
         if let Ok(mut stats) = self.stats.lock() {
             stats.record(collected.effects);
         }
