@@ -4,7 +4,7 @@
 
 use super::SqliteOptions;
 use super::connection::{Connection, Guard, Kind};
-use super::statement::{self, Effects, Memo, Rest, Sinks, Started, Stats};
+use super::statement::{self, Effects, Memo, Sinks, Started, Stats};
 use super::writer::{Scope, SessionId, Writer};
 use crate::bindings::spin::sqlite::sqlite::{Error, Value};
 use crate::metrics::DatabaseMetrics;
@@ -219,11 +219,7 @@ impl Session {
         *in_transaction = outcome.in_transaction;
         let collected = outcome.result?;
         self.record(collected.effects);
-        Ok(Started {
-            columns: collected.columns,
-            first_rows: collected.rows,
-            rest: Rest::Done(Ok(())),
-        })
+        Ok(collected.into_started())
     }
 
     pub fn stats(&self) -> Stats {
@@ -249,6 +245,7 @@ impl Drop for Session {
 mod tests {
     use super::*;
     use crate::sqlite::Durability;
+    use crate::sqlite::statement::Rest;
 
     fn database(dir: &Path, statement_timeout: Duration) -> Arc<LocalDatabase> {
         let options = SqliteOptions {

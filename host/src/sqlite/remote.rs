@@ -3,7 +3,7 @@
 //! and persists writes; this side reuses connections, keeps a guest transaction on one server
 //! stream, and bounds every statement by the request deadline.
 
-use super::statement::{Collected, Effects, Memo, Rest, Started, Stats};
+use super::statement::{Collected, Effects, Memo, Started, Stats};
 use crate::bindings::spin::sqlite::sqlite::{Error, RowResult, Value};
 use crate::metrics::StatementTimings;
 use std::sync::{Arc, Mutex};
@@ -305,11 +305,7 @@ impl Session {
         if let Ok(mut stats) = self.stats.lock() {
             stats.record(collected.effects);
         }
-        Ok(Started {
-            columns: collected.columns,
-            first_rows: collected.rows,
-            rest: Rest::Done(Ok(())),
-        })
+        Ok(collected.into_started())
     }
 
     pub fn stats(&self) -> Stats {

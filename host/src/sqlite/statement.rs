@@ -80,6 +80,17 @@ pub struct Collected {
     pub effects: Effects,
 }
 
+impl Collected {
+    /// As a statement that has started and already ended.
+    pub fn into_started(self) -> Started {
+        Started {
+            columns: self.columns,
+            first_rows: self.rows,
+            rest: Rest::Done(Ok(())),
+        }
+    }
+}
+
 /// What a statement changed of the connection's `last-insert-rowid` and `changes`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Effects {
