@@ -4,7 +4,7 @@
 
 use crate::allowed_hosts::AllowedHosts;
 use crate::compile_cache::CompileCache;
-use crate::engine::{self, EngineLimits};
+use crate::engine::{self, EngineOptions};
 use crate::host_errors::HostErrors;
 use crate::instance::{Grants, InstanceFactory, InstanceState, Lifecycle};
 use crate::manifest::{Component, Manifest};
@@ -22,6 +22,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use std::time::Instant;
+use tokio::sync::Semaphore;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 use wasmtime::error::Context;
@@ -54,6 +55,8 @@ pub struct AppOptions {
     pub sqlite_durability: Durability,
     /// Instances alive at once, all components together.
     pub max_instances: u32,
+    /// Client requests in progress at once (see [`App::dispatch_public`]).
+    pub max_concurrent_requests: usize,
     /// The environment `SPIN_VARIABLE_*` values come from.
     pub env: Vec<(String, String)>,
     /// Where requests, instances and statements are counted.
@@ -63,6 +66,8 @@ pub struct AppOptions {
     /// SQL to run before serving (`--sqlite`, see [`App::run_startup_sql`]); their databases
     /// are opened with the app's.
     pub sqlite_statements: Vec<StartupSql>,
+    /// Name compiled functions for `perf` (`--perf-map`).
+    pub perf_map: bool,
 }
 
 /// The loaded application.
@@ -78,6 +83,8 @@ pub struct App {
     request_timeout: std::time::Duration,
     errors: HostErrors,
     metrics: Arc<Metrics>,
+    /// Turns for client requests, shared by every version of the app (they share the engine).
+    turns: Arc<Semaphore>,
 }
 
 /// A component ready to serve, before the app exists to hand to its instances.
@@ -95,22 +102,26 @@ pub struct AppLoader {
     engine: Engine,
     linker: Linker<InstanceState>,
     cache: CompileCache,
+    turns: Arc<Semaphore>,
 }
 
 impl AppLoader {
     /// The engine, sized by `options`, and the compile cache.
     pub fn new(options: AppOptions) -> Result<Self> {
-        let engine = engine::build(&EngineLimits {
+        let engine = engine::build(&EngineOptions {
             max_instance_memory: options.lifecycle.max_memory,
             max_instances: options.max_instances,
+            perf_map: options.perf_map,
         })?;
         let linker = engine::linker(&engine)?;
         let cache = CompileCache::open(&options.cache_dir)?;
+        let turns = Arc::new(Semaphore::new(options.max_concurrent_requests));
         Ok(AppLoader {
             options,
             engine,
             linker,
             cache,
+            turns,
         })
     }
 
@@ -146,39 +157,21 @@ impl AppLoader {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(App::assemble(
-            manifest,
-            routes,
-            self.engine.clone(),
-            prepared,
-            databases.opened,
-            options.lifecycle,
-            options.metrics.clone(),
-        ))
-    }
-}
-
-impl App {
-    /// Loads the app once (see [`AppLoader::load`]).
-    pub fn load(options: &AppOptions) -> Result<Arc<App>> {
-        AppLoader::new(options.clone())?.load(None)
-    }
-
-    /// Runs `statements` on this app's databases, as `--sqlite` asks before serving.
-    pub async fn run_startup_sql(&self, statements: &[StartupSql]) -> Result<()> {
-        self.databases.run_startup_sql(statements).await
+        Ok(self.assemble(manifest, routes, prepared, databases.opened))
     }
 
     /// The app, with each component's instances able to reach it for chained requests.
     fn assemble(
+        &self,
         manifest: Manifest,
         routes: Routes,
-        engine: Engine,
         prepared: Vec<Prepared>,
         databases: Arc<Databases>,
-        lifecycle: Lifecycle,
-        metrics: Arc<Metrics>,
     ) -> Arc<App> {
+        let AppOptions {
+            lifecycle, metrics, ..
+        } = &self.options;
+        let lifecycle = *lifecycle;
         Arc::new_cyclic(|app: &Weak<App>| {
             let app: Weak<dyn LocalApp> = app.clone();
             let components = prepared
@@ -186,7 +179,7 @@ impl App {
                 .map(|Prepared { id, pre, grants }| {
                     let factory = InstanceFactory {
                         id: id.clone(),
-                        engine: engine.clone(),
+                        engine: self.engine.clone(),
                         pre: ProxyPre::P3(pre),
                         lifecycle,
                         grants,
@@ -204,13 +197,54 @@ impl App {
                 databases,
                 request_timeout: lifecycle.request_timeout,
                 errors: manifest.application.host_errors,
-                metrics,
+                metrics: metrics.clone(),
+                turns: self.turns.clone(),
             }
         })
     }
+}
 
-    /// A request from outside: routed by its path over the public routes.
+impl App {
+    /// Loads the app once (see [`AppLoader::load`]).
+    pub fn load(options: &AppOptions) -> Result<Arc<App>> {
+        AppLoader::new(options.clone())?.load(None)
+    }
+
+    /// Runs `statements` on this app's databases, as `--sqlite` asks before serving.
+    pub async fn run_startup_sql(&self, statements: &[StartupSql]) -> Result<()> {
+        self.databases.run_startup_sql(statements).await
+    }
+
+    /// A request from a client: it waits for its turn (at most `--max-concurrent-requests` are
+    /// in progress, each until its response body is sent), then is routed by its path over the
+    /// public routes. Past the request timeout in the queue it gets 503. The bound keeps an
+    /// overload from exhausting the engine's instances and fiber stacks, which each request
+    /// and its chained requests hold while they run: more requests would only queue inside
+    /// the engine, using memory, or fail to start an instance.
     pub async fn dispatch_public(&self, request: Request, client: Option<SocketAddr>) -> Response {
+        let start = Instant::now();
+        let turn = tokio::time::timeout(self.request_timeout, self.turns.clone().acquire_owned());
+        let Ok(Ok(turn)) = turn.await else {
+            let status = StatusCode::SERVICE_UNAVAILABLE;
+            self.record_request(
+                request.method(),
+                request.uri().path(),
+                "-",
+                "-",
+                status,
+                start,
+            );
+            return self.busy_response(
+                "the server is at its limit of requests in progress; try again shortly",
+            );
+        };
+        let response = self.route_public(request, client).await;
+        response.map(|body| Keeping::new(body, turn).boxed_unsync())
+    }
+
+    /// A request routed by its path over the public routes, with no turn to wait for: a
+    /// component's request to `self` runs within its caller's turn.
+    async fn route_public(&self, request: Request, client: Option<SocketAddr>) -> Response {
         let path = request.uri().path().to_string();
         let Some(route) = self.routes.find(&path) else {
             self.record_request(
@@ -237,6 +271,16 @@ impl App {
     /// An answer of the host's own, in the shape the app asked for.
     pub fn error_response(&self, status: StatusCode, message: &str) -> Response {
         self.errors.response(status, message).map(body_from)
+    }
+
+    /// 503, with a hint to try again in a second.
+    pub fn busy_response(&self, message: &str) -> Response {
+        let mut response = self.error_response(StatusCode::SERVICE_UNAVAILABLE, message);
+        response.headers_mut().insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("1"),
+        );
+        response
     }
 
     async fn call(
@@ -306,7 +350,7 @@ impl LocalApp for App {
     }
 
     fn call_self(&self, request: Request) -> Answer<'_, Response> {
-        Box::pin(self.dispatch_public(request, None))
+        Box::pin(self.route_public(request, None))
     }
 }
 
@@ -469,4 +513,38 @@ pub fn body_from(bytes: Bytes) -> WasiBody {
     Full::new(bytes)
         .map_err(|never| match never {})
         .boxed_unsync()
+}
+
+/// A response body that keeps `T` alive until it is sent or dropped: the component may still be
+/// writing it, with what it holds (a turn, its app version).
+pub struct Keeping<T> {
+    body: WasiBody,
+    _kept: T,
+}
+
+impl<T> Keeping<T> {
+    /// `body`, keeping `kept` until it ends.
+    pub fn new(body: WasiBody, kept: T) -> Self {
+        Keeping { body, _kept: kept }
+    }
+}
+
+impl<T: Unpin> http_body::Body for Keeping<T> {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }

@@ -126,9 +126,18 @@ struct UpArgs {
     /// Instances alive at once, all components together.
     #[arg(long, default_value_t = 1000)]
     max_instances: u32,
+    /// Client requests in progress at once; more wait for their turn, up to the request timeout
+    /// (then 503). Default: a quarter of --max-instances, so that each may chain three calls
+    /// deep.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    max_concurrent_requests: Option<u32>,
     /// Serve Prometheus metrics at `http://ADDRESS/metrics` (off when not given).
     #[arg(long, value_name = "ADDRESS")]
     metrics_listen: Option<SocketAddr>,
+    /// Write `/tmp/perf-<pid>.map` as components are loaded, so `perf` names the functions of
+    /// the components (for profiling).
+    #[arg(long)]
+    perf_map: bool,
 }
 
 /// Runs the command line; errors are printed with their causes and exit with status 1.
@@ -227,9 +236,13 @@ fn app_options(args: &UpArgs) -> Result<AppOptions> {
         sqlite_durability: args.sqlite_durability,
         metrics: Arc::default(),
         max_instances: args.max_instances,
+        max_concurrent_requests: args
+            .max_concurrent_requests
+            .unwrap_or((args.max_instances / 4).max(1)) as usize,
         env: std::env::vars().collect(),
         component_env: args.env.clone(),
         sqlite_statements: args.sqlite.clone(),
+        perf_map: args.perf_map,
     })
 }
 

@@ -9,32 +9,37 @@ use std::time::Duration;
 use wasmtime::Result;
 use wasmtime::component::Linker;
 use wasmtime::error::Context;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy,
+};
 
 /// How often the epoch advances; deadlines are measured in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Sizing of the engine, from the command line.
+/// How the engine is built, from the command line.
 #[derive(Debug, Clone)]
-pub struct EngineLimits {
+pub struct EngineOptions {
     /// Linear memory one instance may grow to.
     pub max_instance_memory: usize,
     /// Component instances that may be alive at once (the pooling allocator's slots).
     pub max_instances: u32,
+    /// Tell `perf` where each compiled function is (`/tmp/perf-<pid>.map`), so profiles name
+    /// the guests' functions instead of bare addresses.
+    pub perf_map: bool,
 }
 
 /// Builds the engine and starts the thread that advances its epoch.
-pub fn build(limits: &EngineLimits) -> Result<Engine> {
+pub fn build(options: &EngineOptions) -> Result<Engine> {
     let mut pool = PoolingAllocationConfig::new();
     // A Rust component is a handful of core instances (program, adapters, shims), each with at
     // most one memory and table.
     let core_per_component = 10;
-    pool.total_component_instances(limits.max_instances)
-        .total_core_instances(limits.max_instances * core_per_component)
-        .total_memories(limits.max_instances * core_per_component)
-        .total_tables(limits.max_instances * core_per_component)
-        .total_stacks(limits.max_instances)
-        .max_memory_size(limits.max_instance_memory)
+    pool.total_component_instances(options.max_instances)
+        .total_core_instances(options.max_instances * core_per_component)
+        .total_memories(options.max_instances * core_per_component)
+        .total_tables(options.max_instances * core_per_component)
+        .total_stacks(options.max_instances)
+        .max_memory_size(options.max_instance_memory)
         .max_core_instances_per_component(core_per_component);
 
     let mut config = Config::new();
@@ -44,6 +49,9 @@ pub fn build(limits: &EngineLimits) -> Result<Engine> {
         .concurrency_support(true)
         .epoch_interruption(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    if options.perf_map {
+        config.profiler(ProfilingStrategy::PerfMap);
+    }
     let engine = Engine::new(&config).context("cannot configure the wasm engine")?;
 
     let ticker = engine.weak();

@@ -18,14 +18,11 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, watch};
 use wasmtime::Result;
-use wasmtime_wasi_http::WasiBody;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -198,12 +195,11 @@ impl AppConnection {
             let limits = limits.clone();
             async move {
                 let response = handle(&app, request, client, &limits).await;
-                Ok::<_, Infallible>(response.map(|body| {
-                    in_progress.wrap(VersionedBody {
-                        body,
-                        _version: app,
-                    })
-                }))
+                // The app version that answered stays alive until the body is sent: a component
+                // may still be writing it, and calling its app's other components.
+                Ok::<_, Infallible>(
+                    response.map(|body| in_progress.wrap(app::Keeping::new(body, app))),
+                )
             }
         });
         let connection = http1::Builder::new()
@@ -231,33 +227,6 @@ impl AppConnection {
     }
 }
 
-/// A response body that keeps the app version that answered alive until it is sent: a component
-/// may still be writing it, and calling its app's other components.
-struct VersionedBody {
-    body: WasiBody,
-    _version: Arc<App>,
-}
-
-impl http_body::Body for VersionedBody {
-    type Data = Bytes;
-    type Error = wasmtime_wasi_http::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
-    }
-}
-
 fn report(ended: hyper::Result<()>, client: SocketAddr) {
     if let Err(error) = ended {
         tracing::debug!("connection from {client} ended: {error}");
@@ -275,14 +244,7 @@ async fn serve_health_only(
         let response = if request.uri().path() == HEALTH_PATH {
             health()
         } else {
-            let mut response = app.error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the server is at its connection limit; try again shortly",
-            );
-            response
-                .headers_mut()
-                .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
-            response
+            app.busy_response("the server is at its connection limit; try again shortly")
         };
         async { Ok::<_, Infallible>(response) }
     });

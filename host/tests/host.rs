@@ -95,9 +95,11 @@ async fn chaining_runs_in_process_without_any_listening_socket() {
         sqlite_durability: fn_host::sqlite::Durability::Machine,
         metrics: Default::default(),
         max_instances: 100,
+        max_concurrent_requests: 25,
         env: vec![("SPIN_VARIABLE_SECRET_TOKEN".into(), "x".into())],
         component_env: Vec::new(),
         sqlite_statements: Vec::new(),
+        perf_map: false,
     };
     // No server is started: the app is only called as a library.
     let app = fn_host::app::App::load(&options).unwrap();
@@ -287,6 +289,40 @@ fn a_looping_guest_is_cut_off_at_the_deadline_and_the_host_keeps_serving() {
     assert_eq!(looping.errors(), ["the component did not answer within 1s"]);
     assert!(took < Duration::from_secs(5), "cut off after {took:?}");
     assert_eq!(host.get("/guest/hello").body, "hello");
+    assert_eq!(host.get("/guest/hello").body, "hello");
+}
+
+#[test]
+fn requests_past_the_concurrency_limit_wait_their_turn_then_get_503() {
+    let host = test_app()
+        .arg("--max-concurrent-requests")
+        .arg("1")
+        .arg("--request-timeout")
+        .arg("1s")
+        .start();
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        // The first holds the only turn until its deadline (1 s); the second waits for it, then
+        // holds it for its own second; the third's wait ends (1.4 s) before the turn is free.
+        let first = scope.spawn(|| host.get("/guest/loop"));
+        std::thread::sleep(Duration::from_millis(200));
+        let second = scope.spawn(|| host.get("/guest/loop"));
+        std::thread::sleep(Duration::from_millis(200));
+        let third = host.get("/guest/hello");
+        assert_eq!(third.status, 503, "{}", third.body);
+        assert_eq!(
+            third.errors(),
+            ["the server is at its limit of requests in progress; try again shortly"]
+        );
+        assert_eq!(third.header("retry-after"), Some("1"));
+        assert_eq!(first.join().unwrap().status, 504);
+        assert_eq!(second.join().unwrap().status, 504);
+    });
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(1900),
+        "the second ran after the first: {took:?}"
+    );
     assert_eq!(host.get("/guest/hello").body, "hello");
 }
 

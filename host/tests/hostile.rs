@@ -434,6 +434,74 @@ fn a_flood_of_deep_pages_on_one_database_leaves_the_others_fast() {
     assert_eq!(support::ids(&first.json()["listings"]).len(), 10);
 }
 
+#[test]
+fn a_thousand_concurrent_clients_of_the_public_api_are_all_answered_in_bounded_memory() {
+    const CLIENTS: usize = 1000;
+    const MAX_RSS_UNDER_LOAD_MB: u64 = 300;
+    const LOAD: Duration = Duration::from_secs(6);
+    // Fewer instances than the default, so that a test client reaches the engine's limits:
+    // without turns, about 1 in 6 requests failed (instances or fiber stacks exhausted).
+    let app = App::start(&["--max-instances", "200"]);
+    let user_id: i64 = app.user_path.trim_start_matches("/users/").parse().unwrap();
+    for price in 1..=10 {
+        let body = serde_json::json!({"user_id": user_id, "listing_type": "rent", "price": price});
+        let created = app.host.post_json("/public-api/listings", body);
+        assert_eq!(created.status, 200, "{}", created.body);
+    }
+    let url = format!("{}/public-api/listings?page_size=10", app.host.url);
+    let stop = AtomicBool::new(false);
+    let answered = AtomicUsize::new(0);
+    let failures = std::sync::Mutex::new(Vec::new());
+    let peak = std::thread::scope(|scope| {
+        let _stop_load = SetOnDrop(&stop);
+        for _ in 0..CLIENTS {
+            std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn_scoped(scope, || {
+                    while !stop.load(Ordering::Relaxed) {
+                        match support::try_get(&url) {
+                            Ok(reply) if reply.status == 200 => {
+                                answered.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Ok(reply) => failures
+                                .lock()
+                                .unwrap()
+                                .push(format!("{} {}", reply.status, reply.body)),
+                            // The client's own limits (ports, time) are not the host's failures.
+                            Err(_) => {}
+                        }
+                    }
+                })
+                .expect("start a client thread");
+        }
+        let end = Instant::now() + LOAD;
+        let mut peak = 0;
+        while Instant::now() < end {
+            peak = peak.max(app.rss_mb());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        peak
+    });
+    let failures = failures.into_inner().unwrap();
+    println!(
+        "{CLIENTS} clients of the public API: {} answered in {LOAD:?}, {} failed; RSS peak {peak} MB",
+        answered.load(Ordering::Relaxed),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failed, e.g. {:?}",
+        failures.len(),
+        &failures[..3.min(failures.len())]
+    );
+    assert!(
+        answered.load(Ordering::Relaxed) > CLIENTS,
+        "too few answered"
+    );
+    assert!(peak < MAX_RSS_UNDER_LOAD_MB, "RSS peak {peak} MB");
+    app.assert_serves_normally();
+}
+
 /// Sets its flag when dropped, a panic included.
 struct SetOnDrop<'a>(&'a AtomicBool);
 
