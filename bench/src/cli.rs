@@ -40,6 +40,10 @@ pub struct Opts {
     /// are not on this machine is skipped with a note.
     #[arg(long, default_value = "all", value_parser = parse_systems)]
     pub systems: Systems,
+    /// The fn-host binary measured as `fn-host` and its variants (default:
+    /// `target/release/fn-host`; `target/dist/fn-host` for the whole-program-optimised build).
+    #[arg(long, value_name = "PATH")]
+    pub fn_host: Option<PathBuf>,
     /// An fn-host binary measured as the system `baseline` (e.g. the code before a change),
     /// with the app, arguments and data of `fn-host`.
     #[arg(long)]

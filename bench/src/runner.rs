@@ -29,8 +29,10 @@ struct Artifacts {
 }
 
 impl Artifacts {
-    fn check(repo: &Path) -> Result<Artifacts> {
-        let fn_host = repo.join("target/release/fn-host");
+    /// What a run needs, from `repo`; `fn_host` instead of the release build when given.
+    fn check(repo: &Path, fn_host: Option<&Path>) -> Result<Artifacts> {
+        let fn_host =
+            fn_host.map_or_else(|| repo.join("target/release/fn-host"), Path::to_path_buf);
         let wasm = |name: &str| repo.join("target/wasm32-wasip2/release").join(name);
         let missing: Vec<String> = [
             fn_host.clone(),
@@ -96,7 +98,7 @@ pub fn run(opts: &Opts) -> Result<BenchReport> {
     let repo = repo
         .canonicalize()
         .with_context(|| format!("no repository at {}", repo.display()))?;
-    let artifacts = Artifacts::check(&repo)?;
+    let artifacts = Artifacts::check(&repo, opts.fn_host.as_deref())?;
     let targets = match &opts.targets {
         Some(path) => Some(Targets::read(path)?),
         None => Some(repo.join("bench/targets.toml"))
@@ -556,7 +558,7 @@ mod tests {
     fn missing_artifacts_say_how_to_build() {
         let dir = std::env::temp_dir().join(format!("bench-empty-{}", std::process::id()));
         let _ = std::fs::create_dir_all(&dir);
-        let error = Artifacts::check(&dir)
+        let error = Artifacts::check(&dir, None)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
