@@ -28,7 +28,6 @@ pub mod outbound;
 pub mod routing;
 pub mod runtime_config;
 pub mod server;
-#[allow(missing_docs)]
 pub mod sqlite;
 pub mod template;
 pub mod variables;

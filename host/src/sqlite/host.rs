@@ -62,7 +62,9 @@ impl<D> StreamProducer<D> for RowProducer {
 
 /// What the `spin:sqlite` implementation borrows from the store.
 pub struct SqliteView<'a> {
+    /// The component's databases.
     pub ctx: &'a SqliteCtx,
+    /// Where the guest's connection resources live.
     pub table: &'a mut ResourceTable,
 }
 

@@ -66,6 +66,7 @@ impl std::str::FromStr for Durability {
 /// How the host runs every database.
 #[derive(Clone)]
 pub struct SqliteOptions {
+    /// What a write reported to a guest survives.
     pub durability: Durability,
     /// How long one statement may run; it is interrupted past that.
     pub statement_timeout: Duration,
@@ -204,6 +205,8 @@ pub struct SqliteCtx {
 }
 
 impl SqliteCtx {
+    /// A component's view of the app's `databases`: `configured` are the labels the runtime
+    /// config knows, `allowed` the ones the manifest grants this component.
     pub fn new(
         databases: Arc<Databases>,
         configured: Arc<[String]>,
