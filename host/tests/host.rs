@@ -298,16 +298,17 @@ fn requests_past_the_concurrency_limit_wait_their_turn_then_get_503() {
         .arg("--max-concurrent-requests")
         .arg("1")
         .arg("--request-timeout")
-        .arg("1s")
+        .arg("2s")
         .start();
     let started = Instant::now();
     std::thread::scope(|scope| {
-        // The first holds the only turn until its deadline (1 s); the second waits for it, then
-        // holds it for its own second; the third's wait ends (1.4 s) before the turn is free.
+        // The first holds the only turn until its deadline (2 s); the second, sent at 0.9 s,
+        // waits for it (until 2.9 s at most), then holds it for its own 2 s; the third, sent at
+        // 1 s, waits until 3 s, while the second holds the turn, and gets 503.
         let first = scope.spawn(|| host.get("/guest/loop"));
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(900));
         let second = scope.spawn(|| host.get("/guest/loop"));
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(100));
         let third = host.get("/guest/hello");
         assert_eq!(third.status, 503, "{}", third.body);
         assert_eq!(
@@ -320,7 +321,7 @@ fn requests_past_the_concurrency_limit_wait_their_turn_then_get_503() {
     });
     let took = started.elapsed();
     assert!(
-        took >= Duration::from_millis(1900),
+        took >= Duration::from_millis(3900),
         "the second ran after the first: {took:?}"
     );
     assert_eq!(host.get("/guest/hello").body, "hello");
