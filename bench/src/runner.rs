@@ -221,6 +221,7 @@ impl Bench<'_> {
                 systems: setups.iter().map(|setup| setup.system).collect(),
                 seed_concurrency: self.opts.seed_concurrency,
                 host_args: self.opts.host_args.clone(),
+                fn_host: self.artifacts.fn_host.clone(),
                 baseline: (self.opts.baseline_fn_host.clone()).filter(|_| ran_baseline),
                 oha: self.oha.version.clone(),
                 programs,

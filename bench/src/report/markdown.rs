@@ -37,6 +37,7 @@ pub fn render(report: &BenchReport) -> String {
     if !s.host_args.is_empty() {
         let _ = writeln!(md, "- fn-host extra arguments: `{}`", s.host_args.join(" "));
     }
+    let _ = writeln!(md, "- fn-host: `{}`", s.fn_host.display());
     if let Some(baseline) = &s.baseline {
         let _ = writeln!(md, "- fn-host baseline: `{}`", baseline.display());
     }

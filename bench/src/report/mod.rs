@@ -45,6 +45,8 @@ pub struct Settings {
     pub systems: Vec<System>,
     pub seed_concurrency: u64,
     pub host_args: Vec<String>,
+    /// The binary measured as `fn-host` (and its variants).
+    pub fn_host: PathBuf,
     /// The binary measured as `baseline`, when there was one.
     pub baseline: Option<PathBuf>,
     pub oha: String,
