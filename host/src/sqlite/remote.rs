@@ -249,7 +249,7 @@ impl Session {
         let deadline = tokio::time::Instant::from_std(queued + timeout);
         let mut pinned = self.pinned.lock().await;
         let slot = tokio::time::timeout_at(deadline, self.database.in_flight.acquire()).await;
-        let Ok(Ok(_slot)) = slot else {
+        let Ok(Ok(slot)) = slot else {
             return Err(Error::Io(format!(
                 "libSQL server {}: no statement could start within {timeout:?}",
                 self.database.url
@@ -263,7 +263,7 @@ impl Session {
         let parameters =
             libsql::params::Params::Positional(parameters.into_iter().map(to_libsql).collect());
         let outcome = tokio::time::timeout_at(deadline, async {
-            let mut connection = connection;
+            let (mut connection, mut slot) = (connection, slot);
             let mut pause = FIRST_RETRY_PAUSE;
             loop {
                 let in_transaction = !connection.is_autocommit();
@@ -273,11 +273,16 @@ impl Session {
                     .await;
                 match result {
                     // Outside a transaction such a statement is sent again, on a new stream,
-                    // until it runs or the deadline; inside one the guest decides.
+                    // until it runs or the deadline; inside one the guest decides. Its slot is
+                    // given up while it waits: the server is often busy with a guest
+                    // transaction, whose next statement needs a slot to end it.
                     Err(error) if !in_transaction && never_ran(&error) => {
-                        drop(connection);
+                        drop((connection, slot));
                         tokio::time::sleep(pause).await;
                         pause = (pause * 2).min(LAST_RETRY_PAUSE);
+                        slot = self.database.in_flight.acquire().await.map_err(|_| {
+                            Error::Io("the libSQL statement slots are closed".to_string())
+                        })?;
                         connection = self.database.checkout()?;
                     }
                     result => return Ok((connection, result)),
