@@ -168,10 +168,8 @@ impl AppLoader {
         prepared: Vec<Prepared>,
         databases: Arc<Databases>,
     ) -> Arc<App> {
-        let AppOptions {
-            lifecycle, metrics, ..
-        } = &self.options;
-        let lifecycle = *lifecycle;
+        let lifecycle = self.options.lifecycle;
+        let metrics = &self.options.metrics;
         Arc::new_cyclic(|app: &Weak<App>| {
             let app: Weak<dyn LocalApp> = app.clone();
             let components = prepared
