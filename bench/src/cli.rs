@@ -74,7 +74,8 @@ pub struct Opts {
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub settle: Duration,
     /// Only these scenarios (ids: listings_page10, listings_by_user, user_by_id, public_page10,
-    /// public_page50, users_create, listings_create, public_create_listing, floor_hello).
+    /// public_page50, users_create, listings_create, public_create_listing, floor_hello,
+    /// floor_chained).
     #[arg(long, value_delimiter = ',', value_parser = parse_scenario)]
     pub scenarios: Vec<&'static Scenario>,
     /// Seed of the data and of the random ids and bodies (same seed, same requests).

@@ -45,8 +45,12 @@ enum Shape {
     NewListings(&'static str, Encoding),
 }
 
-/// The trivial component's scenario: what the API scenarios are compared with on fn-host.
+/// The trivial component's scenario: what a service's scenarios are compared with on fn-host.
 pub const FLOOR: &str = "floor_hello";
+
+/// The trivial component calling another through the host's chaining: what the public API's
+/// scenarios (one invocation that makes two more) are compared with on fn-host.
+pub const FLOOR_CHAINED: &str = "floor_chained";
 
 pub const ALL: &[Scenario] = &[
     Scenario {
@@ -122,6 +126,14 @@ pub const ALL: &[Scenario] = &[
         shape: Shape::Fixed("/guest/hello"),
         scale: false,
     },
+    Scenario {
+        id: FLOOR_CHAINED,
+        title: "GET /guest/fetch (trivial component chained to another)",
+        short: "floor chained",
+        service: Service::Floor,
+        shape: Shape::Fixed("/guest/fetch?url=http://hidden.spin.internal/hello"),
+        scale: false,
+    },
 ];
 
 pub fn by_id(id: &str) -> Option<&'static Scenario> {
@@ -147,6 +159,16 @@ impl Scenario {
     /// An API scenario (everything but the floor).
     pub fn is_api(&self) -> bool {
         self.service != Service::Floor
+    }
+
+    /// The trivial scenario this one is compared with: the chained one for the public API,
+    /// whose every request invokes three components; none for a floor itself.
+    pub fn floor(&self) -> Option<&'static str> {
+        match self.service {
+            Service::Listings | Service::Users => Some(FLOOR),
+            Service::Public => Some(FLOOR_CHAINED),
+            Service::Floor => None,
+        }
     }
 
     /// The requests for a system on `ports` whose users have `user_ids`; the same `seed`

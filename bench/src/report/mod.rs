@@ -7,7 +7,7 @@ pub mod targets;
 use crate::cli::Size;
 use crate::load::LoadResult;
 use crate::machine::Machine;
-use crate::scenarios::{FLOOR, Scenario};
+use crate::scenarios::{self, Scenario};
 use crate::system::System;
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -179,9 +179,7 @@ impl SizeReport {
             .collect();
         let compared_with = self.compared_with();
         for system in &mut self.systems {
-            let floor = rates
-                .get(&(system.system, FLOOR))
-                .filter(|_| system.system.has_floor());
+            let has_floor = system.system.has_floor();
             for scenario in &mut system.scenarios {
                 let mine = scenario.load.ok_per_sec;
                 scenario.vs = compared_with
@@ -191,8 +189,10 @@ impl SizeReport {
                         Some((*reference, mine / rates.get(&(*reference, scenario.id))?))
                     })
                     .collect();
-                scenario.of_floor = floor
-                    .filter(|_| scenario.id != FLOOR)
+                scenario.of_floor = scenarios::by_id(scenario.id)
+                    .and_then(Scenario::floor)
+                    .filter(|_| has_floor)
+                    .and_then(|floor| rates.get(&(system.system, floor)))
                     .map(|floor| mine / floor);
             }
         }
@@ -337,7 +337,7 @@ pub fn mib(kib: u64) -> f64 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::scenarios::by_id;
+    use crate::scenarios::{FLOOR, FLOOR_CHAINED, by_id};
 
     pub fn scenario(id: &str, rps: f64, p50: f64, p99: f64) -> ScenarioReport {
         let load = LoadResult {
@@ -373,6 +373,7 @@ pub(crate) mod tests {
                     vec![
                         scenario("listings_page10", 40_000.0, 1.0, 3.0),
                         scenario("user_by_id", 100_000.0, 0.5, 1.0),
+                        scenario("public_page10", 10_000.0, 5.0, 10.0),
                     ],
                 ),
                 system(
@@ -387,7 +388,9 @@ pub(crate) mod tests {
                     vec![
                         scenario("listings_page10", 20_000.0, 2.0, 6.0),
                         scenario("user_by_id", 30_000.0, 1.5, 4.0),
+                        scenario("public_page10", 3_000.0, 20.0, 50.0),
                         scenario(FLOOR, 40_000.0, 1.0, 2.0),
+                        scenario(FLOOR_CHAINED, 15_000.0, 4.0, 8.0),
                     ],
                 ),
             ],
@@ -410,6 +413,10 @@ pub(crate) mod tests {
             Some(BTreeMap::from([(System::Spin, 5.0), (System::Native, 0.5)]))
         );
         assert_eq!(host.and_then(|s| s.of_floor), Some(0.5));
+        let public = size
+            .system(System::FnHost)
+            .and_then(|s| s.scenario("public_page10"));
+        assert_eq!(public.and_then(|s| s.of_floor), Some(0.2));
         let floor = size.system(System::FnHost).and_then(|s| s.scenario(FLOOR));
         assert_eq!(floor.and_then(|s| s.of_floor), None);
         assert!(floor.is_some_and(|s| s.vs.is_empty()));

@@ -66,6 +66,9 @@ pub struct TargetCheck {
     pub measured: String,
     /// `None` when a number it needs was not measured.
     pub met: Option<bool>,
+    /// The same ratio with fn-host's trivial component in place of the app (for the scenario
+    /// shown): what no app on this host configuration can do better than.
+    pub ceiling: Option<String>,
 }
 
 impl Targets {
@@ -148,6 +151,7 @@ impl Target {
                 target: self.describe(size),
                 measured: "not measured".into(),
                 met: None,
+                ceiling: None,
             };
         };
         let mut text = self.format(value);
@@ -168,7 +172,22 @@ impl Target {
                 Bound::AtLeast(least) => value >= least,
                 Bound::AtMost(most) => value <= most,
             }),
+            ceiling: self.ceiling(size, scenario).map(|value| self.format(value)),
         }
+    }
+
+    /// The trivial component's number for `scenario` over the reference's, for a speed
+    /// target against another system.
+    fn ceiling(&self, size: &SizeReport, scenario: &Scenario) -> Option<f64> {
+        if !matches!(self.metric, Metric::RequestsPerSec | Metric::P99Ms) {
+            return None;
+        }
+        let of = |system, id| {
+            let system = size.system(system)?;
+            self.metric.of(system, system.scenario(id)?)
+        };
+        let floor = of(System::FnHost, scenario.floor()?)?;
+        Some(floor / of(self.against?, scenario.id).filter(|theirs| *theirs > 0.0)?)
     }
 
     /// E.g. "GET /users/{id}: req/s ≥ 0.45× native axum's".
@@ -250,6 +269,33 @@ mod tests {
         );
         assert_eq!(checked.measured, "0.50×");
         assert_eq!(checked.met, Some(true));
+        assert_eq!(checked.ceiling.as_deref(), Some("1.00×"));
+    }
+
+    #[test]
+    fn the_public_api_is_bounded_by_the_chained_floor() {
+        let [speed, p99] = check(
+            r#"[[target]]
+               scenarios = ["public_page10"]
+               metric = "req/s"
+               against = "native"
+               at_least = 0.4
+               [[target]]
+               scenarios = ["public_page10"]
+               metric = "p99 ms"
+               against = "native"
+               at_most = 3"#,
+        )
+        .try_into()
+        .unwrap();
+        assert_eq!(
+            (speed.measured.as_str(), speed.ceiling.as_deref()),
+            ("0.30×", Some("1.50×"))
+        );
+        assert_eq!(
+            (p99.measured.as_str(), p99.ceiling.as_deref()),
+            ("5.00×", Some("0.80×"))
+        );
     }
 
     #[test]
@@ -293,6 +339,7 @@ mod tests {
         .try_into()
         .unwrap();
         assert_eq!(rss.target, "GET /users/{id}: RSS ≤ 150.0 MB");
+        assert_eq!(rss.ceiling, None);
         assert_eq!((rss.measured.as_str(), rss.met), ("48.8 MB", Some(true)));
         assert_eq!(
             (tornado.measured.as_str(), tornado.met),
