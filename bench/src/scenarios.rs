@@ -48,8 +48,8 @@ enum Shape {
 /// The trivial component's scenario: what a service's scenarios are compared with on fn-host.
 pub const FLOOR: &str = "floor_hello";
 
-/// The trivial component calling another through the host's chaining: what the public API's
-/// scenarios (one invocation that makes two more) are compared with on fn-host.
+/// The trivial component calling another twice through the host's chaining, as the public
+/// API calls the two services: what its scenarios are compared with on fn-host.
 pub const FLOOR_CHAINED: &str = "floor_chained";
 
 pub const ALL: &[Scenario] = &[
@@ -128,10 +128,10 @@ pub const ALL: &[Scenario] = &[
     },
     Scenario {
         id: FLOOR_CHAINED,
-        title: "GET /guest/fetch (trivial component chained to another)",
+        title: "GET /guest/fetch (trivial component calling another twice)",
         short: "floor chained",
         service: Service::Floor,
-        shape: Shape::Fixed("/guest/fetch?url=http://hidden.spin.internal/hello"),
+        shape: Shape::Fixed("/guest/fetch?url=http://hidden.spin.internal/hello&times=2"),
         scale: false,
     },
 ];
@@ -162,7 +162,7 @@ impl Scenario {
     }
 
     /// The trivial scenario this one is compared with: the chained one for the public API,
-    /// whose every request invokes three components; none for a floor itself.
+    /// whose every request invokes three components, as that one does; none for a floor.
     pub fn floor(&self) -> Option<&'static str> {
         match self.service {
             Service::Listings | Service::Users => Some(FLOOR),

@@ -68,6 +68,8 @@ fn private_components_are_reachable_only_by_chaining() {
     // ...but `guest` may chain to it, and to the app itself through `self`.
     let chained = host.get("/guest/fetch?url=http://hidden.spin.internal/hello");
     assert_eq!((chained.status, chained.body.as_str()), (200, "200 hello"));
+    let twice = host.get("/guest/fetch?url=http://hidden.spin.internal/hello&times=2");
+    assert_eq!(twice.body, "200 hello; 200 hello");
     let to_self = host.get("/guest/fetch?url=http://self/exact");
     assert_eq!(to_self.status, 200);
     assert!(to_self.body.starts_with("404"), "{}", to_self.body);

@@ -146,8 +146,8 @@ pub fn render(report: &BenchReport) -> String {
         let _ = writeln!(
             md,
             "\n*Trivial component*: the same ratio for fn-host's trivial component in place of \
-             the app (the chained one for the public API, which invokes three components per \
-             request, so that bound is generous): no app on this host does better."
+             the app (for the public API, one calling another twice, as the public API calls the \
+             two services): no app on this host does better."
         );
     }
 
