@@ -147,7 +147,8 @@ pub fn render(report: &BenchReport) -> String {
             md,
             "\n*Trivial component*: the same ratio for fn-host's trivial component in place of \
              the app (for the public API, one calling another twice, as the public API calls the \
-             two services): no app on this host does better."
+             two services): what an app that does nothing reaches on this host. Measured once, \
+             like every cell, so as noisy."
         );
     }
 

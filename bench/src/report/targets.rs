@@ -67,7 +67,7 @@ pub struct TargetCheck {
     /// `None` when a number it needs was not measured.
     pub met: Option<bool>,
     /// The same ratio with fn-host's trivial component in place of the app (for the scenario
-    /// shown): what no app on this host configuration can do better than.
+    /// shown): what an app that does nothing reaches on this host configuration.
     pub ceiling: Option<String>,
 }
 
