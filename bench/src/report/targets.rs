@@ -125,21 +125,10 @@ impl Target {
     }
 
     fn check(&self, size: &SizeReport) -> TargetCheck {
-        let value = |scenario: &Scenario| {
-            let of = |system| {
-                let system = size.system(system)?;
-                self.metric.of(system, system.scenario(scenario.id)?)
-            };
-            let mine = of(System::FnHost)?;
-            match self.against {
-                Some(reference) => Some(mine / of(reference).filter(|theirs| *theirs > 0.0)?),
-                None => Some(mine),
-            }
-        };
         let measured: Vec<(f64, &Scenario)> = self
             .scenarios
             .iter()
-            .filter_map(|scenario| Some((value(scenario)?, *scenario)))
+            .filter_map(|scenario| Some((self.value(size, scenario.id, scenario)?, *scenario)))
             .collect();
         let worst = measured.iter().copied().reduce(|a, b| match self.bound {
             Bound::AtLeast(_) if b.0 < a.0 => b,
@@ -176,18 +165,31 @@ impl Target {
         }
     }
 
-    /// The trivial component's number for `scenario` over the reference's, for a speed
-    /// target against another system.
-    fn ceiling(&self, size: &SizeReport, scenario: &Scenario) -> Option<f64> {
-        if !matches!(self.metric, Metric::RequestsPerSec | Metric::P99Ms) {
-            return None;
-        }
+    /// The value of this target for `scenario` with fn-host's number taken from scenario
+    /// `measured` (the scenario itself, or the trivial component's): over the reference's
+    /// number for `scenario` when the target has one.
+    fn value(&self, size: &SizeReport, measured: &str, scenario: &Scenario) -> Option<f64> {
         let of = |system, id| {
             let system = size.system(system)?;
             self.metric.of(system, system.scenario(id)?)
         };
-        let floor = of(System::FnHost, scenario.floor()?)?;
-        Some(floor / of(self.against?, scenario.id).filter(|theirs| *theirs > 0.0)?)
+        let mine = of(System::FnHost, measured)?;
+        match self.against {
+            Some(reference) => {
+                Some(mine / of(reference, scenario.id).filter(|theirs| *theirs > 0.0)?)
+            }
+            None => Some(mine),
+        }
+    }
+
+    /// The value with the trivial component in place of the app, for a speed target against
+    /// another system.
+    fn ceiling(&self, size: &SizeReport, scenario: &Scenario) -> Option<f64> {
+        let speed = matches!(self.metric, Metric::RequestsPerSec | Metric::P99Ms);
+        if !speed || self.against.is_none() {
+            return None;
+        }
+        self.value(size, scenario.floor()?, scenario)
     }
 
     /// E.g. "GET /users/{id}: req/s ≥ 0.45× native axum's".
