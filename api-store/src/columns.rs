@@ -1,7 +1,7 @@
 //! Typed reads of a result row's columns, by position, each failure naming its column.
 
 use anyhow::{Context, Result};
-use spin_sdk::sqlite::RowResult;
+use api_spin::sqlite::RowResult;
 
 /// The columns of one row, as the types a store maps them to.
 pub trait Columns {
@@ -23,7 +23,7 @@ impl Columns for RowResult {
 
 #[cfg(test)]
 mod tests {
-    use spin_sdk::sqlite::Value;
+    use api_spin::sqlite::Value;
 
     use super::*;
 

@@ -2,7 +2,7 @@
 //! statements run to their collected rows.
 
 use anyhow::{Context, Result};
-use spin_sdk::sqlite::{Connection, RowResult, Value};
+use api_spin::sqlite::{Connection, RowResult, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A service's database: its label in spin.toml and its schema, one step per version
@@ -53,11 +53,6 @@ impl Database {
         statement: &str,
         parameters: impl IntoIterator<Item = Value>,
     ) -> Result<Vec<RowResult>> {
-        Ok(self
-            .0
-            .execute(statement, parameters)
-            .await?
-            .collect()
-            .await?)
+        self.0.rows(statement, parameters).await
     }
 }

@@ -3,11 +3,13 @@
 //! date once per instance, run a statement to its collected rows, read a row's columns, and
 //! stamp a row with the time.
 //!
-//! The only shared crate that uses Spin; the public API does not depend on it.
+//! On `api-spin`'s SQLite seam, so it is the same in both WASI flavours; the public API does
+//! not depend on it.
 
 mod columns;
 mod database;
 
+pub use api_spin::sqlite::{RowResult, Value};
 pub use columns::Columns;
 pub use database::{Database, Schema};
 

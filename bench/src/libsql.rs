@@ -138,8 +138,9 @@ mod tests {
                 return Ok(());
             }
         };
-        let manifest = repo.join("spin.toml");
-        testkit::HostProgram::FnHost(fn_host.clone()).build(&manifest);
+        let built = repo.join("spin.toml");
+        testkit::HostProgram::FnHost(fn_host.clone()).build(&built);
+        let manifest = testkit::with_routes(&built, &testkit::SERVICE_ROUTES);
         let shape = Shape {
             host: FnHost {
                 binary: fn_host,

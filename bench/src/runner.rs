@@ -66,7 +66,8 @@ impl Artifacts {
         Ok(Artifacts {
             repo: repo.to_path_buf(),
             app: App {
-                manifest: repo.join("spin.toml"),
+                // The scenarios of the services' own endpoints need them routed.
+                manifest: testkit::with_routes(&repo.join("spin.toml"), &testkit::SERVICE_ROUTES),
                 runtime_config: repo.join("runtime.toml"),
                 env: Vec::new(),
                 ready_path: "/listings?page_size=1",

@@ -6,7 +6,9 @@ mod support;
 
 use serde_json::{Value, json};
 use std::process::ExitStatus;
-use support::{Client, HostProgram, PublicApi, RefusedPort, app_on, ids, on_each_target};
+use support::{
+    Client, HostProgram, PublicApi, RefusedPort, app_on, ids, on_each_target, services_on,
+};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 const JSON: &str = "application/json";
@@ -21,7 +23,7 @@ fn assert_microsecond_timestamps(item: &Value) {
 #[test]
 fn users_service_creates_lists_and_finds_users() {
     on_each_target(|target| {
-        let app = app_on(target).start();
+        let app = services_on(target).start();
         let created = app.post_form("/users", "name=Suresh+Subramaniam");
         assert_eq!(created.status, 200);
         assert!(
@@ -59,7 +61,7 @@ fn users_service_creates_lists_and_finds_users() {
 #[test]
 fn users_are_paged_newest_first_without_overlap() {
     on_each_target(|target| {
-        let app = app_on(target).start();
+        let app = services_on(target).start();
         let created: Vec<i64> = (0..25)
             .map(|n| {
                 app.post_form("/users", &format!("name=User+{n}")).json()["user"]["id"]
@@ -98,7 +100,7 @@ fn users_are_paged_newest_first_without_overlap() {
 #[test]
 fn listings_service_creates_and_filters_listings() {
     on_each_target(|target| {
-        let app = app_on(target).start();
+        let app = services_on(target).start();
         let created = app.post_form("/listings", "user_id=7&listing_type=rent&price=6000");
         assert_eq!(created.status, 200);
         let listing = created.json()["listing"].clone();
@@ -240,7 +242,7 @@ fn public_api_pages_through_many_listings_without_overlap() {
 #[test]
 fn invalid_input_is_a_400_naming_each_field() {
     on_each_target(|target| {
-        let app = app_on(target).start();
+        let app = services_on(target).start();
         let cases: &[(&str, &str, &[&str])] = &[
             (
                 "/listings",
@@ -369,7 +371,7 @@ fn invalid_input_is_a_400_naming_each_field() {
 #[test]
 fn wrong_content_type_method_or_path_and_unknown_users() {
     on_each_target(|target| {
-        let app = app_on(target).start();
+        let app = services_on(target).start();
         for (path, content_type, body, expected) in [
             ("/users", "application/json", "{\"name\": \"A\"}", FORM),
             ("/listings", "text/plain", "user_id=1", FORM),
@@ -422,7 +424,7 @@ fn wrong_content_type_method_or_path_and_unknown_users() {
                 assert_eq!(elsewhere.errors(), ["no route for /elsewhere"]);
             }
             // Spin answers an empty 404 (trigger-http's `not_found`).
-            HostProgram::Spin(_) => {
+            HostProgram::Spin(_) | HostProgram::Spin3(_) => {
                 assert_eq!(elsewhere.body, "");
                 assert_eq!(elsewhere.header("content-type"), None);
             }
@@ -442,6 +444,32 @@ fn wrong_content_type_method_or_path_and_unknown_users() {
             json!([]),
             "nothing was stored"
         );
+    });
+}
+
+/// As deployed, only the public API is reachable: the services' own paths reach nothing, and
+/// nothing sent there is stored.
+#[test]
+fn only_the_public_api_is_reachable_from_outside() {
+    on_each_target(|target| {
+        let app = app_on(target).start();
+        let posts = [
+            ("/users", "name=Mallory"),
+            ("/listings", "user_id=1&listing_type=rent&price=1"),
+        ];
+        for (path, form) in posts {
+            let reply = app.post_form(path, form);
+            assert_eq!(reply.status, 404, "POST {path}: {}", reply.body);
+        }
+        for path in ["/users", "/users/1", "/users?ids=1", "/listings"] {
+            let reply = app.get(path);
+            assert_eq!(reply.status, 404, "GET {path}: {}", reply.body);
+            assert!(!reply.body.contains("\"result\":true"), "GET {path}");
+        }
+        let first = app.create_user("Alice");
+        assert_eq!(first["id"], 1, "the user sent to /users was not stored");
+        let listings = app.get("/public-api/listings").json();
+        assert_eq!(listings["listings"], json!([]), "nor the listing");
     });
 }
 
@@ -505,7 +533,7 @@ fn a_service_chained_to_a_missing_component() {
             }
             // Spin traps the calling component ("unknown routing destination", trigger-http's
             // outbound_http.rs): an empty 500 the component cannot turn into its own error.
-            HostProgram::Spin(_) => {
+            HostProgram::Spin(_) | HostProgram::Spin3(_) => {
                 assert_eq!((reply.status, reply.body.as_str()), (500, ""));
             }
         }

@@ -1,5 +1,5 @@
 //! fn-host against Spin: the same requests, in the same order, to the app on each host started
-//! on fresh state. Every endpoint and every error class, host-level ones included (no route,
+//! on fresh state, in each flavour, against each Spin CLI that serves it. Every endpoint and every error class, host-level ones included (no route,
 //! body over the limit, wrong method or Content-Type, bad JSON, unknown user). Status,
 //! Content-Type, Allow and body (ids and timestamps normalised) must be the same, except for
 //! the differences listed in `KNOWN_DIFFERENCES` with their reason; a failure lists every
@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::net::TcpListener;
 use support::http::{HeaderValue, Request};
-use support::{HostProgram, RefusedPort, app_on};
+use support::{Flavour, HostProgram, RefusedPort, Target, fn_host, services_on};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 const JSON: &str = "application/json";
@@ -222,9 +222,10 @@ impl Observed {
     }
 }
 
-/// The scenario's app on `program`, fresh, sent its steps one after the other.
-fn run(program: &HostProgram, scenario: &Scenario) -> Vec<Observed> {
-    let mut options = app_on(program);
+/// The scenario's app on `target`, fresh, sent its steps one after the other.
+fn run(target: &Target, scenario: &Scenario) -> Vec<Observed> {
+    let program = target.program().expect("a single host").clone();
+    let mut options = services_on(target).on(program);
     for (key, value) in &scenario.env {
         options = options.env(key, value);
     }
@@ -384,10 +385,10 @@ fn users_unreachable(note: &str, env: Vec<(&'static str, String)>) -> Scenario {
 
 #[test]
 fn fn_host_answers_as_spin_does() {
-    let Some(spin) = HostProgram::spin() else {
-        return;
-    };
-    let fn_host = HostProgram::FnHost(env!("CARGO_BIN_EXE_e2e-fn-host").into());
+    let spins: Vec<HostProgram> = HostProgram::spin()
+        .into_iter()
+        .chain(HostProgram::spin3())
+        .collect();
     let refused = RefusedPort::new();
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let users_url = "SPIN_VARIABLE_USERS_URL";
@@ -415,23 +416,19 @@ fn fn_host_answers_as_spin_does() {
 
     let mut report = Vec::new();
     let mut names = Vec::new();
-    for scenario in &scenarios {
-        let on_fn_host = run(&fn_host, scenario);
-        let on_spin = run(&spin, scenario);
-        for ((step, a), b) in scenario.steps.iter().zip(&on_fn_host).zip(&on_spin) {
-            let parts = a.differences(b);
-            let known = KNOWN_DIFFERENCES.iter().find(|k| k.step == step.name);
-            if known.map_or(&[][..], |known| known.parts) != parts {
-                let listed = known.map_or(String::new(), |k| {
-                    format!(" (listed: {:?}, because {})", k.parts, k.why)
-                });
-                report.push(format!(
-                    "{}: {parts:?} differ{listed}\n    fn-host: {a:?}\n    Spin:    {b:?}",
-                    step.name
-                ));
-            }
-            names.push(step.name.as_str());
-        }
+    let pairs = Flavour::ALL.into_iter().flat_map(|flavour| {
+        spins
+            .iter()
+            .filter(move |spin| spin.serves(flavour))
+            .map(move |spin| {
+                (
+                    Target::host(fn_host(), flavour),
+                    Target::host(spin.clone(), flavour),
+                )
+            })
+    });
+    for (fn_host, spin) in pairs.collect::<Vec<_>>() {
+        compare(&fn_host, &spin, &scenarios, &mut report, &mut names);
     }
     for known in KNOWN_DIFFERENCES {
         if !names.contains(&known.step) {
@@ -445,4 +442,32 @@ fn fn_host_answers_as_spin_does() {
         report.len(),
         report.join("\n")
     );
+}
+
+/// Runs every scenario on both targets, reporting each difference that is not a known one.
+fn compare<'a>(
+    fn_host: &Target,
+    spin: &Target,
+    scenarios: &'a [Scenario],
+    report: &mut Vec<String>,
+    names: &mut Vec<&'a str>,
+) {
+    for scenario in scenarios {
+        let on_fn_host = run(fn_host, scenario);
+        let on_spin = run(spin, scenario);
+        for ((step, a), b) in scenario.steps.iter().zip(&on_fn_host).zip(&on_spin) {
+            let parts = a.differences(b);
+            let known = KNOWN_DIFFERENCES.iter().find(|k| k.step == step.name);
+            if known.map_or(&[][..], |known| known.parts) != parts {
+                let listed = known.map_or(String::new(), |k| {
+                    format!(" (listed: {:?}, because {})", k.parts, k.why)
+                });
+                report.push(format!(
+                    "{}: {parts:?} differ{listed}\n    {fn_host}: {a:?}\n    {spin}: {b:?}",
+                    step.name
+                ));
+            }
+            names.push(step.name.as_str());
+        }
+    }
 }

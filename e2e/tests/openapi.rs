@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{Client, app_on, on_each_target, repo_root};
+use support::{Client, app_on, on_each_target, repo_root, services_on};
 
 /// The document as kept in the repository.
 fn kept_document() -> Value {
@@ -33,7 +33,7 @@ fn the_app_serves_its_openapi_document() {
 #[test]
 fn every_path_answers_the_methods_the_document_lists_and_no_other() {
     on_each_target(|target| {
-        let app = app_on(target).start();
+        let app = services_on(target).start();
         let document = kept_document();
         let paths = document["paths"].as_object().expect("paths");
         assert_eq!(paths.len(), 6);

@@ -14,12 +14,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Barrier, OnceLock};
 use std::time::{Duration, Instant};
-use support::{Client, PublicApi, Reply, SERVED_BY, app_on, cluster, try_post};
+use support::{Client, PublicApi, Reply, SERVED_BY, cluster, services_on, try_post};
 
 #[test]
 fn writes_through_one_host_are_read_through_every_other() {
-    let Some(programs) = cluster() else { return };
-    let cluster = app_on(&programs).start();
+    let Some((target, programs)) = cluster() else {
+        return;
+    };
+    let cluster = services_on(&target).on(programs.clone()).start();
     let mut created = Vec::new();
     for (n, writer) in cluster.hosts.iter().enumerate() {
         let user = writer.create_user(&format!("Written through host {n}"));
@@ -50,13 +52,15 @@ fn writes_through_one_host_are_read_through_every_other() {
 
 #[test]
 fn hosts_migrating_one_database_at_once_all_succeed() {
-    let Some(programs) = cluster() else { return };
+    let Some((target, programs)) = cluster() else {
+        return;
+    };
     // Each round on new databases: the first requests, all at once on every host, each
     // find no schema and create it (several instances per host, as many as there are
     // requests at once).
     const AT_ONCE_PER_HOST: usize = 6;
     for round in 0..3 {
-        let cluster = app_on(&programs).start();
+        let cluster = services_on(&target).on(programs.clone()).start();
         let start = Barrier::new(cluster.hosts.len() * AT_ONCE_PER_HOST);
         let replies: Vec<(String, Reply)> = std::thread::scope(|scope| {
             let requests: Vec<_> = cluster
@@ -96,8 +100,10 @@ const ROUNDS_AFTER_KILL: usize = 20;
 
 #[test]
 fn a_host_killed_under_load_loses_nothing_acknowledged() {
-    let Some(programs) = cluster() else { return };
-    let mut cluster = app_on(&programs).start();
+    let Some((target, programs)) = cluster() else {
+        return;
+    };
+    let mut cluster = services_on(&target).on(programs.clone()).start();
     let url = cluster.url().to_string();
     let acknowledged = AtomicUsize::new(0);
     let kill = OnceLock::new();

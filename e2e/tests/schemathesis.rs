@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use support::{Client, Host, HostProgram, app_on, find_tool, fresh_dir, on_each_host, repo_root};
+use support::{
+    Client, Flavour, Target, find_tool, fn_host, fresh_dir, on_each_host, repo_root, services_on,
+};
 
 fn schemathesis() -> Option<PathBuf> {
     let found = find_tool("SCHEMATHESIS", "schemathesis");
@@ -44,8 +46,8 @@ fn run(schemathesis: &Path, args: &[&str]) -> (bool, String) {
     (output.status.success(), printed)
 }
 
-fn document_url(app: &Host) -> String {
-    format!("{}/public-api/openapi.json", app.url)
+fn document_url(app: &impl Client) -> String {
+    format!("{}/public-api/openapi.json", app.url())
 }
 
 #[test]
@@ -53,13 +55,13 @@ fn the_app_answers_as_its_openapi_document_says() {
     let Some(schemathesis) = schemathesis() else {
         return;
     };
-    on_each_host(|program| {
-        let app = app_on(program).start();
+    on_each_host(|target| {
+        let app = services_on(target).start();
         let (passed, printed) = run(&schemathesis, &[&document_url(&app)]);
-        println!("{program}:\n{printed}");
+        println!("{target}:\n{printed}");
         assert!(
             passed,
-            "schemathesis found answers of {program} that differ from the document"
+            "schemathesis found answers of {target} that differ from the document"
         );
     });
 }
@@ -71,10 +73,7 @@ fn an_answer_that_differs_from_the_document_fails_the_run() {
     let Some(schemathesis) = schemathesis() else {
         return;
     };
-    let app = app_on(&HostProgram::FnHost(
-        env!("CARGO_BIN_EXE_e2e-fn-host").into(),
-    ))
-    .start();
+    let app = services_on(&Target::host(fn_host(), Flavour::P3)).start();
     // A user for the document's example (`/users/1`) to find.
     assert_eq!(app.post_form("/users", "name=Ann").status, 200);
     let mut document: Value = app.get("/public-api/openapi.json").json();
@@ -94,7 +93,7 @@ fn an_answer_that_differs_from_the_document_fails_the_run() {
         &[
             drifted.to_str().expect("a UTF-8 path"),
             "--url",
-            &app.url,
+            app.url(),
             "--include-operation-id",
             "getUser",
             "--phases",

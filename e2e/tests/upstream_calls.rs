@@ -4,13 +4,13 @@
 
 mod support;
 
-use support::{Client, PublicApi, RecordingProxy, app_on, on_each_target};
+use support::{Client, PublicApi, RecordingProxy, on_each_target, services_on};
 
 #[test]
 fn a_full_page_costs_two_upstream_requests() {
     on_each_target(|target| {
         let proxy = RecordingProxy::start();
-        let app = app_on(target)
+        let app = services_on(target)
             .env("SPIN_VARIABLE_LISTINGS_URL", &proxy.url)
             .env("SPIN_VARIABLE_USERS_URL", &proxy.url)
             .start();

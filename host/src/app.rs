@@ -29,7 +29,6 @@ use wasmtime::error::Context;
 use wasmtime::{Result, bail};
 use wasmtime_wasi_http::WasiBody;
 use wasmtime_wasi_http::handler::{ExpirationError, InstantiationError, ProxyHandler, ProxyPre};
-use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 /// A request as components receive it.
 pub type Request = http::Request<WasiBody>;
@@ -90,7 +89,7 @@ pub struct App {
 /// A component ready to serve, before the app exists to hand to its instances.
 struct Prepared {
     id: Arc<str>,
-    pre: ServicePre<InstanceState>,
+    pre: ProxyPre<InstanceState>,
     grants: Grants,
 }
 
@@ -178,8 +177,8 @@ impl AppLoader {
                     let factory = InstanceFactory {
                         id: id.clone(),
                         engine: self.engine.clone(),
-                        pre: ProxyPre::P3(pre),
-                        lifecycle,
+                        lifecycle: lifecycle.for_handler(&pre),
+                        pre,
                         grants,
                         app: app.clone(),
                         metrics: metrics.component(&id),
@@ -446,13 +445,13 @@ fn grants(
 }
 
 /// Compiles (or reads from the cache) and pre-instantiates one component, checking that it is
-/// an HTTP handler this host can serve.
+/// an HTTP handler this host can serve: its export decides which `wasi:http` it is called with.
 fn pre_instantiate(
     engine: &Engine,
     linker: &Linker<InstanceState>,
     source: &Path,
     cache: &CompileCache,
-) -> Result<ServicePre<InstanceState>> {
+) -> Result<ProxyPre<InstanceState>> {
     if !source.exists() {
         bail!(
             "{} does not exist; run `fn-host build` (or `fn-host up --build`)",
@@ -463,8 +462,15 @@ fn pre_instantiate(
     let pre = linker
         .instantiate_pre(&compiled)
         .context("it imports an interface this host does not provide")?;
-    ServicePre::new(pre)
-        .context("it does not export `wasi:http/handler@0.3.0` (build it with spin-sdk 7)")
+    if let Ok(handler) = wasmtime_wasi_http::p3::bindings::ServicePre::new(pre.clone()) {
+        return Ok(ProxyPre::P3(handler));
+    }
+    wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre)
+        .map(ProxyPre::P2)
+        .context(
+            "it exports neither `wasi:http/handler@0.3.0` (spin-sdk 7) nor \
+             `wasi:http/incoming-handler@0.2.x` (spin-sdk 2 to 6)",
+        )
 }
 
 /// The one log line of a request: method, path, component, status, duration.

@@ -68,12 +68,14 @@ pub fn build(options: &EngineOptions) -> Result<Engine> {
     Ok(engine)
 }
 
-/// Every import a guest may use: WASI 0.2 (Rust's std on wasip2), WASI 0.3, `wasi:http` 0.3,
-/// `spin:sqlite` and `spin:variables`.
+/// Every import a guest may use: WASI 0.2 (Rust's std on wasip2) and 0.3, `wasi:http` 0.2 and
+/// 0.3, `spin:sqlite` and the variables of Spin 3 (`spin:variables`) and Spin 2
+/// (`fermyon:spin/variables`).
 pub fn linker(engine: &Engine) -> Result<Linker<InstanceState>> {
     let mut linker: Linker<InstanceState> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
     crate::bindings::spin::sqlite::sqlite::add_to_linker::<_, Sqlite>(&mut linker, |state| {
         SqliteView {
@@ -82,6 +84,10 @@ pub fn linker(engine: &Engine) -> Result<Linker<InstanceState>> {
         }
     })?;
     crate::bindings::spin::variables::variables::add_to_linker::<_, Variables>(
+        &mut linker,
+        |state| &state.variables,
+    )?;
+    crate::bindings::fermyon::spin::variables::add_to_linker::<_, Variables>(
         &mut linker,
         |state| &state.variables,
     )?;

@@ -1,7 +1,8 @@
-//! Component instances and their lifecycle, as Spin 4 runs WASI 0.3 handlers: an instance
-//! serves up to `max_reuse` requests, up to `max_concurrent` at once, and is dropped after
-//! `idle_timeout` without work. A request past its deadline expires (the caller answers 504)
-//! and its instance is dropped once the others it serves finish.
+//! Component instances and their lifecycle, as Spin 4 runs them: an instance of a WASI 0.3
+//! handler serves up to `max_reuse` requests, up to `max_concurrent` at once, and is dropped
+//! after `idle_timeout` without work; an instance of a WASI 0.2 handler serves one request. A
+//! request past its deadline expires (the caller answers 504) and its instance is dropped once
+//! the others it serves finish.
 
 use crate::allowed_hosts::AllowedHosts;
 use crate::metrics::InstanceMetrics;
@@ -34,6 +35,22 @@ pub struct Lifecycle {
     pub request_timeout: Duration,
     /// Linear memory one instance may grow to, in bytes.
     pub max_memory: usize,
+}
+
+impl Lifecycle {
+    /// The lifecycle of a component that exports `handler`. A `wasi:http` 0.2 handler gets a
+    /// fresh instance per request, as on Spin: its export cannot take a second request while
+    /// it runs one, and a 0.2 app may count on starting afresh.
+    pub fn for_handler<T>(self, handler: &ProxyPre<T>) -> Self {
+        match handler {
+            ProxyPre::P2(_) => Lifecycle {
+                max_reuse: 1,
+                max_concurrent: 1,
+                ..self
+            },
+            ProxyPre::P3(_) => self,
+        }
+    }
 }
 
 /// One mebibyte, the unit of `--max-instance-memory-mib`.

@@ -1,8 +1,9 @@
-//! `spin:variables`: application variables (manifest defaults, `SPIN_VARIABLE_<NAME>` from the
+//! `spin:variables@3.0.0` and `fermyon:spin/variables@2.0.0`: application variables (manifest defaults, `SPIN_VARIABLE_<NAME>` from the
 //! environment over them) expanded into each component's own variables, which are all a guest
 //! can see. Everything is resolved once at start, so a missing value fails the start, not a
 //! request.
 
+use crate::bindings::fermyon::spin::variables as variables_v2;
 use crate::bindings::spin::variables::variables::{self, Error};
 use crate::manifest::Manifest;
 use crate::template;
@@ -76,21 +77,34 @@ impl HasData for Variables {
     type Data<'a> = &'a ComponentVariables;
 }
 
+impl ComponentVariables {
+    /// The value of `name`, as both versions of the interface answer it.
+    fn get(&self, name: String) -> Result<String, Error> {
+        if template::check_variable_name(&name).is_err() {
+            return Err(Error::InvalidName(name));
+        }
+        self.0.get(&name).cloned().ok_or(Error::Undefined(name))
+    }
+}
+
 impl variables::Host for &ComponentVariables {}
 
 impl<T> variables::HostWithStore<T> for Variables {
     async fn get(store: &Accessor<T, Self>, name: String) -> Result<Result<String, Error>> {
-        if template::check_variable_name(&name).is_err() {
-            return Ok(Err(Error::InvalidName(name)));
-        }
-        Ok(store.with(|mut access| {
-            let variables = access.get();
-            variables
-                .0
-                .get(&name)
-                .cloned()
-                .ok_or(Error::Undefined(name))
-        }))
+        Ok(store.with(|mut access| access.get().get(name)))
+    }
+}
+
+impl variables_v2::Host for &ComponentVariables {
+    fn get(&mut self, name: String) -> Result<Result<String, variables_v2::Error>> {
+        Ok(
+            ComponentVariables::get(self, name).map_err(|error| match error {
+                Error::InvalidName(name) => variables_v2::Error::InvalidName(name),
+                Error::Undefined(name) => variables_v2::Error::Undefined(name),
+                Error::Provider(message) => variables_v2::Error::Provider(message),
+                Error::Other(message) => variables_v2::Error::Other(message),
+            }),
+        )
     }
 }
 

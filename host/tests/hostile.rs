@@ -11,7 +11,7 @@ use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
-use support::{Client, Host, HostOptions};
+use support::{Client, Host, repo_app};
 
 /// The most resident memory the host may use under any attack.
 const MAX_RSS_MB: u64 = 150;
@@ -183,13 +183,6 @@ impl App {
             .collect();
         (result, user)
     }
-}
-
-/// This repository's app, as `fn-host up --from spin.toml --runtime-config-file runtime.toml`.
-fn repo_app() -> HostOptions {
-    let root = support::repo_root();
-    HostOptions::new(support::fn_host(), root.join("spin.toml"))
-        .runtime_config(root.join("runtime.toml"))
 }
 
 /// Starts the app once so its components are compiled before any memory is measured (a host

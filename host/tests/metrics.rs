@@ -3,13 +3,11 @@
 
 mod support;
 
-use support::{Client, HostOptions, fn_host, repo_root};
+use support::{Client, repo_app};
 
 #[test]
 fn metrics_count_requests_instances_and_statements() {
-    let root = repo_root();
-    let host = HostOptions::new(fn_host(), root.join("spin.toml"))
-        .runtime_config(root.join("runtime.toml"))
+    let host = repo_app()
         .arg("--metrics-listen")
         .arg("127.0.0.1:0")
         .start();

@@ -7,14 +7,8 @@ mod tests;
 
 use api_http::{ApiError, JsonResponse, RequestBody, route_path};
 use http::Method;
-use spin_sdk::http::Request;
 
-/// The Spin entry point, on wasm only: natively the export's symbol names do not link, and
-/// the tests call `route`.
-#[cfg_attr(target_arch = "wasm32", spin_sdk::http_service)]
-pub async fn handle(request: Request) -> JsonResponse {
-    route(request).await.unwrap_or_else(ApiError::into_response)
-}
+api_spin::entry_point!(route);
 
 /// Dispatches a request to its endpoint.
 async fn route<B: RequestBody>(request: http::Request<B>) -> Result<JsonResponse, ApiError> {

@@ -5,8 +5,7 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
 use api_model::{Listing, ListingType, ListingsQuery, NewListing};
-use api_store::{Columns, Database, Schema, now_micros};
-use spin_sdk::sqlite::{RowResult, Value};
+use api_store::{Columns, Database, RowResult, Schema, Value, now_micros};
 
 /// The schema, one step per version; `PRAGMA user_version` counts the steps applied.
 /// Each statement is idempotent, so instances migrating at the same time all succeed.

@@ -12,10 +12,10 @@ use api_model::{
     Listing, ListingAnswer, ListingsPage, ListingsQuery, NewListing, NewUser, User, UserAnswer,
     UserId, UsersPage,
 };
+use api_spin::Answer;
 use futures::future::{Either, select};
 use http::{Method, StatusCode, Uri, header};
 use serde::de::DeserializeOwned;
-use spin_sdk::http::body::IncomingBodyExt;
 
 /// Both services, as configured.
 pub struct Services {
@@ -50,7 +50,7 @@ impl Services {
 }
 
 async fn variable(name: &str) -> Result<String, ApiError> {
-    spin_sdk::variables::get(name)
+    api_spin::variable(name)
         .await
         .map_err(|error| misconfigured(format_args!("variable {name}: {error}")))
 }
@@ -137,12 +137,6 @@ struct Upstream {
     timeout: Duration,
 }
 
-/// A service's answer.
-struct Answer {
-    status: StatusCode,
-    body: Vec<u8>,
-}
-
 impl Upstream {
     fn new(name: &'static str, base_url: &str, timeout: Duration) -> Result<Self, ApiError> {
         let base_url = base_url.trim().trim_end_matches('/');
@@ -176,21 +170,11 @@ impl Upstream {
             ApiError::internal(format!("invalid {} request: {error}", self.name))
         })?;
         let exchange = async {
-            let response = spin_sdk::http::send(request)
+            api_spin::send(request)
                 .await
-                .map_err(|error| self.unavailable(error))?;
-            let status = response.status();
-            let body = response
-                .into_body()
-                .bytes()
-                .await
-                .map_err(|error| self.unavailable(error))?;
-            Ok(Answer {
-                status,
-                body: body.into(),
-            })
+                .map_err(|error| self.unavailable(error))
         };
-        match select(pin!(exchange), pin!(spin_sdk::time::sleep(self.timeout))).await {
+        match select(pin!(exchange), pin!(api_spin::sleep(self.timeout))).await {
             Either::Left((answer, _)) => answer,
             Either::Right(_) => Err(ApiError::gateway_timeout(format!(
                 "{} did not answer within {} ms",

@@ -40,7 +40,8 @@ impl HostOptions {
 
     /// Builds the components, starts the host and waits until it serves.
     pub fn start(self) -> Host {
-        self.on.build(&self.manifest);
+        self.on
+            .build(self.built_from.as_ref().unwrap_or(&self.manifest));
         let work_dir = self.work_dir.clone().unwrap_or_else(fresh_dir);
         let mut process = Process::spawn(
             self.command(&work_dir)

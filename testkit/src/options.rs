@@ -12,6 +12,9 @@ pub struct RunOptions<T> {
     /// What serves the app: `up`, or fn-host's `watch`, which takes the same arguments.
     pub subcommand: &'static str,
     pub manifest: PathBuf,
+    /// The manifest whose components are built before the host starts, when it is not
+    /// `manifest` (a copy made by [`RunOptions::with_routes`] has no build sections).
+    pub built_from: Option<PathBuf>,
     pub runtime_config: Option<PathBuf>,
     /// More arguments of `up`.
     pub args: Vec<String>,
@@ -34,6 +37,7 @@ impl<T> RunOptions<T> {
             on,
             subcommand: "up",
             manifest: manifest.into(),
+            built_from: None,
             runtime_config: None,
             args: Vec::new(),
             env: Vec::new(),
@@ -48,6 +52,7 @@ impl<T> RunOptions<T> {
             on,
             subcommand: self.subcommand,
             manifest: self.manifest,
+            built_from: self.built_from,
             runtime_config: self.runtime_config,
             args: self.args,
             env: self.env,
@@ -60,6 +65,20 @@ impl<T> RunOptions<T> {
     pub fn watching(mut self) -> Self {
         self.subcommand = "watch";
         self
+    }
+
+    /// Serves a copy of the manifest in which each component of `routes` has that public
+    /// route (see [`crate::with_routes`]).
+    pub fn with_routes(mut self, routes: &[(&str, &str)]) -> Self {
+        let routed = crate::with_routes(&self.manifest, routes);
+        self.built_from = Some(std::mem::replace(&mut self.manifest, routed));
+        self
+    }
+
+    /// Serves the repository's app with the listing and user services routed too
+    /// ([`crate::SERVICE_ROUTES`]).
+    pub fn with_services_routed(self) -> Self {
+        self.with_routes(&crate::SERVICE_ROUTES)
     }
 
     pub fn runtime_config(mut self, path: impl Into<PathBuf>) -> Self {

@@ -1,17 +1,21 @@
-//! The programs that serve a Spin app: this repository's `fn-host` and the Spin CLI.
+//! The programs that serve a Spin app: this repository's `fn-host` and the Spin CLIs.
 
+use crate::flavour::Flavour;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
-/// A host program, by the path of its executable. Both take the same `build` and `up`
+/// A host program, by the path of its executable. All take the same `build` and `up`
 /// arguments for what the tests use (`--from`, `--runtime-config-file`, `--listen`,
 /// `--state-dir`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostProgram {
     FnHost(PathBuf),
+    /// The Spin CLI, >= 4.1: both flavours.
     Spin(PathBuf),
+    /// The Spin CLI 3.x, the runtime of SpinKube's containerd-shim-spin: wasi:http 0.2 only.
+    Spin3(PathBuf),
 }
 
 impl HostProgram {
@@ -28,13 +32,40 @@ impl HostProgram {
         found.map(HostProgram::Spin)
     }
 
+    /// The Spin 3 CLI named by `SPIN3`, else `spin3` on `PATH`; `None` (saying so) otherwise.
+    pub fn spin3() -> Option<HostProgram> {
+        let found = crate::find_tool("SPIN3", "spin3");
+        if found.is_none() {
+            println!(
+                "skipped on Spin 3: no Spin 3 CLI (set SPIN3 to one, or put `spin3` on PATH; \
+                 `../shared/tools/spin3/install.sh` prints one)"
+            );
+        }
+        found.map(HostProgram::Spin3)
+    }
+
+    /// fn-host at `fn_host`, then each Spin CLI found.
+    pub fn all(fn_host: impl Into<PathBuf>) -> Vec<HostProgram> {
+        let fn_host = HostProgram::FnHost(fn_host.into());
+        std::iter::once(fn_host)
+            .chain(HostProgram::spin())
+            .chain(HostProgram::spin3())
+            .collect()
+    }
+
+    /// Whether it is one of the Spin CLIs.
     pub fn is_spin(&self) -> bool {
-        matches!(self, HostProgram::Spin(_))
+        !matches!(self, HostProgram::FnHost(_))
+    }
+
+    /// Whether it serves components of `flavour`.
+    pub fn serves(&self, flavour: Flavour) -> bool {
+        !matches!((self, flavour), (HostProgram::Spin3(_), Flavour::P3))
     }
 
     pub fn path(&self) -> &Path {
         match self {
-            HostProgram::FnHost(path) | HostProgram::Spin(path) => path,
+            HostProgram::FnHost(path) | HostProgram::Spin(path) | HostProgram::Spin3(path) => path,
         }
     }
 
@@ -72,6 +103,7 @@ impl fmt::Display for HostProgram {
         f.write_str(match self {
             HostProgram::FnHost(_) => "fn-host",
             HostProgram::Spin(_) => "Spin",
+            HostProgram::Spin3(_) => "Spin 3",
         })
     }
 }

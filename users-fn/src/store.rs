@@ -5,8 +5,7 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
 use api_model::{NewUser, Page, User, UserId};
-use api_store::{Columns, Database, Schema, now_micros};
-use spin_sdk::sqlite::{RowResult, Value};
+use api_store::{Columns, Database, RowResult, Schema, Value, now_micros};
 
 use crate::model::UserIds;
 

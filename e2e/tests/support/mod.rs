@@ -1,48 +1,68 @@
-//! The app of this repository (its `spin.toml` and `runtime.toml`) on each available target:
-//! the fn-host under test always; the Spin CLI when one is found (`SPIN`, or `spin` on PATH);
-//! and a cluster of both, its databases on sqld, behind HAProxy, when those are found too
-//! (`SQLD`, `HAPROXY`, or on PATH).
+//! The app of this repository (its `spin.toml` or `spin.wasip2.toml`, and `runtime.toml`) on
+//! each available target, in each flavour the target serves: the fn-host under test always;
+//! the Spin CLIs when found (`SPIN` for Spin >= 4.1, `SPIN3` for Spin 3, or on PATH); and a
+//! cluster of fn-hosts and a Spin, its databases on sqld, behind HAProxy, when those are found
+//! too (`SQLD`, `HAPROXY`, or on PATH).
 
 #![allow(dead_code)] // each test binary uses a different part
 
 use serde_json::{Value, json};
 pub use testkit::*;
 
+/// The fn-host under test.
+pub fn fn_host() -> HostProgram {
+    HostProgram::FnHost(env!("CARGO_BIN_EXE_e2e-fn-host").into())
+}
+
 /// Every target there is (saying which it skips and why).
 pub fn targets() -> Vec<Target> {
     Target::all(env!("CARGO_BIN_EXE_e2e-fn-host"))
 }
 
-/// Runs `test` on fn-host, then on Spin and on a cluster where they can run (if not, it says
-/// it skips them). A failing run names its hosts (see [`Host`]).
+/// Runs `test` on fn-host, then on the Spin CLIs and on a cluster where they can run (if not,
+/// it says it skips them), in each flavour each serves. A failing run names its hosts (see
+/// [`Host`]).
 pub fn on_each_target(test: impl Fn(&Target)) {
     for target in targets() {
+        println!("on {target}");
         test(&target);
     }
 }
 
-/// Runs `test` on each single host (fn-host, then Spin where found), for what a cluster would
-/// only repeat, more slowly.
-pub fn on_each_host(test: impl Fn(&HostProgram)) {
-    let fn_host = HostProgram::FnHost(env!("CARGO_BIN_EXE_e2e-fn-host").into());
-    for program in std::iter::once(fn_host).chain(HostProgram::spin()) {
-        test(&program);
+/// Runs `test` on each single host (fn-host, then the Spin CLIs where found) in each flavour
+/// it serves, for what a cluster would only repeat, more slowly.
+pub fn on_each_host(test: impl Fn(&Target)) {
+    for target in Target::hosts_of(&HostProgram::all(env!("CARGO_BIN_EXE_e2e-fn-host"))) {
+        println!("on {target}");
+        test(&target);
     }
 }
 
-/// The programs of a cluster, if one can run (if not, it says why).
-pub fn cluster() -> Option<ClusterPrograms> {
-    targets().into_iter().find_map(|target| match target {
-        Target::Cluster(programs) => Some(programs),
-        Target::Host(_) => None,
-    })
+/// The cluster of the default flavour and its programs, if one can run (if not, it says why),
+/// for what only a cluster has: that is the same in both flavours, which the suites run on a
+/// cluster through [`on_each_target`].
+pub fn cluster() -> Option<(Target, ClusterPrograms)> {
+    targets()
+        .into_iter()
+        .find_map(|target| match &target.runner {
+            Runner::Cluster(programs) if target.flavour == Flavour::P3 => {
+                Some((target.clone(), programs.clone()))
+            }
+            _ => None,
+        })
 }
 
-/// The app on `on` (a [`Target`], a [`HostProgram`] or [`ClusterPrograms`]), on fresh
-/// databases unless given a directory.
-pub fn app_on<T: Clone>(on: &T) -> RunOptions<T> {
-    let root = repo_root();
-    RunOptions::new(on.clone(), root.join("spin.toml")).runtime_config(root.join("runtime.toml"))
+/// The app as deployed (only the public API routed) on `target`, on fresh databases unless
+/// given a directory.
+pub fn app_on(target: &Target) -> RunOptions<Target> {
+    RunOptions::new(target.clone(), target.flavour.manifest())
+        .runtime_config(repo_root().join("runtime.toml"))
+}
+
+/// The app on `target` with the services routed too ([`SERVICE_ROUTES`]), for the tests of
+/// the services' own APIs.
+pub fn services_on(target: &Target) -> RunOptions<Target> {
+    app_on(target).with_services_routed()
 }
 
 /// What the tests do through the public API, checked as they go.

@@ -37,7 +37,16 @@ pub fn app_with_databases_in(dir: &Path, data: &Path) -> HostOptions {
         ),
     )
     .expect("write the runtime config");
-    HostOptions::new(fn_host(), repo_root().join("spin.toml"))
+    HostOptions::new(fn_host(), Flavour::P3.manifest())
+        .with_services_routed()
         .runtime_config(runtime_config)
         .in_dir(dir)
+}
+
+/// The repository's app on this fn-host, with its services routed (the tests of the host's
+/// limits use their endpoints) and its own runtime config.
+pub fn repo_app() -> HostOptions {
+    HostOptions::new(fn_host(), Flavour::P3.manifest())
+        .with_services_routed()
+        .runtime_config(repo_root().join("runtime.toml"))
 }
