@@ -11,8 +11,8 @@ use std::time::Duration;
 /// beside Spin, Tornado and native axum, in one run.
 ///
 /// Needs `target/release/fn-host` and the components built:
-/// `cargo build --release -p fn-host && cargo run --release -p fn-host -- build`
-/// (and `cargo build --target wasm32-wasip2 --release -p fn-host-test-guest` for the floor).
+/// `cargo build --release -p host && cargo run --release -p host -- build`
+/// (and `cargo build --target wasm32-wasip2 --release -p guest` for the floor).
 #[derive(Parser, Debug)]
 #[command(name = "bench", version)]
 pub struct Opts {

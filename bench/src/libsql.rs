@@ -128,7 +128,7 @@ mod tests {
             Ok(programs) if fn_host.is_file() => programs,
             Ok(_) => {
                 println!(
-                    "skipped: no {} (cargo build --release -p fn-host)",
+                    "skipped: no {} (cargo build --release -p host)",
                     fn_host.display()
                 );
                 return Ok(());

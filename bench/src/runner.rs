@@ -49,20 +49,19 @@ impl Artifacts {
         if !missing.is_empty() {
             bail!(
                 "missing {}\nbuild them first (from {}):\n  \
-                 cargo build --release -p fn-host && cargo run --release -p fn-host -- build",
+                 cargo build --release -p host && cargo run --release -p host -- build",
                 missing.join(", "),
                 repo.display()
             );
         }
         let guest_app = repo.join("host/tests/app");
-        let floor = (wasm("fn_host_test_guest.wasm").is_file()
-            && guest_app.join("spin.toml").is_file())
-        .then(|| App {
-            manifest: guest_app.join("spin.toml"),
-            runtime_config: guest_app.join("runtime.toml"),
-            env: vec![("SPIN_VARIABLE_SECRET_TOKEN".into(), "bench".into())],
-            ready_path: "/guest/hello",
-        });
+        let floor =
+            (wasm("guest.wasm").is_file() && guest_app.join("spin.toml").is_file()).then(|| App {
+                manifest: guest_app.join("spin.toml"),
+                runtime_config: guest_app.join("runtime.toml"),
+                env: vec![("SPIN_VARIABLE_SECRET_TOKEN".into(), "bench".into())],
+                ready_path: "/guest/hello",
+            });
         Ok(Artifacts {
             repo: repo.to_path_buf(),
             app: App {
@@ -152,7 +151,7 @@ pub fn run(opts: &Opts) -> Result<BenchReport> {
     if bench.artifacts.floor.is_none() {
         bench.notes.push(
             "no trivial component: build it with `cargo build --target wasm32-wasip2 --release \
-             -p fn-host-test-guest`"
+             -p guest`"
                 .into(),
         );
     }
@@ -564,10 +563,7 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(
-            error.contains("cargo build --release -p fn-host"),
-            "{error}"
-        );
+        assert!(error.contains("cargo build --release -p host"), "{error}");
         assert!(error.contains("fn-host -- build"), "{error}");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -119,6 +119,8 @@ pub struct InstanceFactory {
     pub app: Weak<dyn LocalApp>,
     /// Instances created and alive.
     pub metrics: InstanceMetrics,
+    /// Whether the host is shutting down.
+    pub shutting_down: ShuttingDown,
 }
 
 /// What the manifest and runtime config grant every instance of one component.
@@ -192,6 +194,7 @@ impl HandlerState for InstanceFactory {
             state: Worker {
                 id: self.id.clone(),
                 lifecycle: self.lifecycle,
+                shutting_down: self.shutting_down.clone(),
                 _alive: Alive::new(&self.metrics),
             },
         })
@@ -223,18 +226,27 @@ impl WorkerExpiration for Expiration {
     }
 }
 
-/// Set once the server stops; instances dropped after that are expected to be cut short.
-static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
+/// Whether the host is shutting down: set by the server as it stops, read by every instance,
+/// whose being cut short is then expected.
+#[derive(Clone, Default)]
+pub struct ShuttingDown(Arc<AtomicBool>);
 
-/// Tells the instance lifecycle that the host is shutting down.
-pub fn shutting_down() {
-    SHUTTING_DOWN.store(true, Ordering::Relaxed);
+impl ShuttingDown {
+    /// From now on, the host is shutting down.
+    pub fn set(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// Per-instance admission policy.
 pub struct Worker {
     id: Arc<str>,
     lifecycle: Lifecycle,
+    shutting_down: ShuttingDown,
     _alive: Alive,
 }
 
@@ -280,7 +292,7 @@ impl WorkerState for Worker {
     fn drop(&self, store: Store<InstanceState>, result: wasmtime::Result<()>) {
         // At shutdown every idle instance is torn down mid-wait; that is not worth a warning.
         if let Err(error) = &result
-            && !SHUTTING_DOWN.load(Ordering::Relaxed)
+            && !self.shutting_down.is_set()
         {
             // The root cause is one line ("wasm trap: ..."); the wasm backtrace is for debugging.
             tracing::warn!(component = %self.id, "instance dropped: {}", error.root_cause());

@@ -16,6 +16,7 @@
 pub mod allowed_hosts;
 pub mod app;
 mod bindings;
+pub mod body;
 pub mod cli;
 pub mod compile_cache;
 pub mod component_build;

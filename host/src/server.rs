@@ -6,7 +6,8 @@
 pub mod body;
 pub mod connections;
 
-use crate::app::{self, App, Response};
+use crate::app::{App, Response};
+use crate::body::{Keeping, body_from};
 use crate::routing::{HEALTH_PATH, WELL_KNOWN_PREFIX};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
@@ -160,7 +161,7 @@ pub async fn serve(
         }
     }
     tracing::info!("shutting down: finishing requests in flight");
-    crate::instance::shutting_down();
+    app.get().begin_shutdown();
     let _ = closing.send(true);
     tokio::select! {
         () = connections.all_closed() => {}
@@ -197,9 +198,7 @@ impl AppConnection {
                 let response = handle(&app, request, client, &limits).await;
                 // The app version that answered stays alive until the body is sent: a component
                 // may still be writing it, and calling its app's other components.
-                Ok::<_, Infallible>(
-                    response.map(|body| in_progress.wrap(app::Keeping::new(body, app))),
-                )
+                Ok::<_, Infallible>(response.map(|body| in_progress.wrap(Keeping::new(body, app))))
             }
         });
         let connection = http1::Builder::new()
@@ -258,7 +257,7 @@ async fn serve_health_only(
 
 /// `/.well-known/spin/health`, as Spin answers it.
 fn health() -> Response {
-    http::Response::new(app::body_from(Bytes::from_static(b"OK")))
+    http::Response::new(body_from(Bytes::from_static(b"OK")))
 }
 
 /// What the host answers below `/.well-known/spin/`, as Spin does: health, the app's name and
@@ -272,7 +271,7 @@ fn well_known(app: &App, path: &str) -> Option<Response> {
                 info["version"] = version.as_str().into();
             }
             let body = serde_json::to_vec_pretty(&info).unwrap_or_default();
-            let mut response = http::Response::new(app::body_from(Bytes::from(body)));
+            let mut response = http::Response::new(body_from(Bytes::from(body)));
             response.headers_mut().insert(
                 http::header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
@@ -321,7 +320,7 @@ async fn handle(
             return response;
         }
     };
-    let request = http::Request::from_parts(parts, app::body_from(body));
+    let request = http::Request::from_parts(parts, body_from(body));
     app.dispatch_public(request, Some(client)).await
 }
 

@@ -87,14 +87,14 @@ async fn chaining_runs_in_process_without_any_listening_socket() {
     support::fn_host().build(&support::test_manifest());
     let dir = support::fresh_dir();
     let manifest = support::test_manifest();
-    let options = fn_host::app::AppOptions {
+    let options = host::app::AppOptions {
         runtime_config: Some(manifest.with_file_name("runtime.toml")),
         manifest,
         working_dir: dir.clone(),
         state_dir: dir.join(".spin"),
         cache_dir: support::shared_cache_dir(),
-        lifecycle: fn_host::instance::Lifecycle::default(),
-        sqlite_durability: fn_host::sqlite::Durability::Machine,
+        lifecycle: host::instance::Lifecycle::default(),
+        sqlite_durability: host::sqlite::Durability::Machine,
         metrics: Default::default(),
         max_instances: 100,
         max_concurrent_requests: 25,
@@ -104,10 +104,10 @@ async fn chaining_runs_in_process_without_any_listening_socket() {
         perf_map: false,
     };
     // No server is started: the app is only called as a library.
-    let app = fn_host::app::App::load(&options).unwrap();
+    let app = host::app::App::load(&options).unwrap();
     let request = http::Request::get("/guest/fetch?url=http://hidden.spin.internal/hello")
         .header("host", "in-process")
-        .body(fn_host::app::body_from(bytes::Bytes::new()))
+        .body(host::body::body_from(bytes::Bytes::new()))
         .unwrap();
     let response = app.dispatch_public(request, None).await;
     assert_eq!(response.status(), 200);

@@ -134,7 +134,7 @@ fn a_planted_or_damaged_compiled_component_is_compiled_again_not_run() {
         std::fs::write(&compiled, planted).unwrap();
         let host = with_cache();
         let logged = format!(
-            "fn_host_test_guest.wasm: the cached copy {} {problem}",
+            "guest.wasm: the cached copy {} {problem}",
             compiled.display()
         );
         assert!(host.wait_for_log(&logged), "{}", host.logs());

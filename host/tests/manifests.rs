@@ -1,10 +1,10 @@
 //! Invalid manifests and the exact message each fails with, as Spin's own manifest tests pair
 //! them: `manifests/<case>.toml` is loaded as `fn-host up` loads it and must fail with the text of
 //! `manifests/<case>.expected` (the directory written as `<test-dir>`). After changing a message
-//! on purpose, `BLESS=1 cargo test --release -p fn-host --test manifests` rewrites the
+//! on purpose, `BLESS=1 cargo test --release -p host --test manifests` rewrites the
 //! `.expected` files; review the diff.
 
-use fn_host::manifest::Manifest;
+use host::manifest::Manifest;
 use std::path::{Path, PathBuf};
 
 #[test]
