@@ -80,11 +80,19 @@ impl ApiError {
         )
     }
 
-    /// 500 for a failed database operation. The cause goes to the log, never to the
-    /// client (it may show SQL or file paths).
+    /// 422: the request is well formed but conflicts with what was stored, e.g. an
+    /// idempotency key already used for a different request.
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self::one(StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+
+    /// 503 for a failed database operation: the database is down, cut off, or did not answer
+    /// within the deadline, and the request may be retried (with its idempotency key, a retry
+    /// of a write cannot apply it twice). The cause goes to the log, never to the client (it
+    /// may show SQL or file paths).
     pub fn storage(cause: impl Display) -> Self {
-        eprintln!("storage failure: {cause}");
-        Self::one(StatusCode::INTERNAL_SERVER_ERROR, "storage failure")
+        eprintln!("storage unavailable: {cause}");
+        Self::one(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
     }
 
     /// 500 for anything else that is the server's fault.
@@ -95,6 +103,11 @@ impl ApiError {
     /// 502: a service behind this one failed or answered nonsense.
     pub fn bad_gateway(message: impl Into<String>) -> Self {
         Self::one(StatusCode::BAD_GATEWAY, message)
+    }
+
+    /// 503: a service behind this one is unavailable for now (it said so).
+    pub fn service_unavailable(message: impl Into<String>) -> Self {
+        Self::one(StatusCode::SERVICE_UNAVAILABLE, message)
     }
 
     /// 504: a service behind this one did not answer in time.
@@ -156,8 +169,8 @@ mod tests {
     #[test]
     fn storage_failures_do_not_leak_their_cause() {
         let error = ApiError::storage("near \"SELEC\": syntax error");
-        assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(error.errors(), ["storage failure"]);
+        assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.errors(), ["storage unavailable"]);
     }
 
     #[test]

@@ -1,7 +1,7 @@
-//! What an integer is on this API. In text (a query string or a form) it is written in decimal
-//! digits with an optional sign. In a JSON body it is any whole number: `6000`, `6000.0` or
-//! `6e3`, as JSON has one kind of number and JSON Schema's `integer` (so the OpenAPI
-//! document's) is any number without a fractional part.
+//! What an integer is on this API, wherever it is written (a JSON body, a query string, a form
+//! or a path): any whole number, `6000`, `6000.0` or `6e3`, as JSON has one kind of number and
+//! JSON Schema's `integer` (so the OpenAPI document's) is any number without a fractional part.
+//! Text may also write it with a sign or leading zeros (`+5`, `007`).
 
 use std::num::IntErrorKind;
 
@@ -27,13 +27,21 @@ impl NotAnInteger {
     }
 }
 
-/// An integer written as text.
+/// An integer written as text: in digits, or as a JSON number that is whole.
 pub fn integer_of_text(text: &str) -> Result<i64, NotAnInteger> {
     text.parse()
-        .map_err(|error: std::num::ParseIntError| match error.kind() {
-            IntErrorKind::PosOverflow => NotAnInteger::TooLarge,
-            IntErrorKind::NegOverflow => NotAnInteger::TooSmall,
-            _ => NotAnInteger::NotWhole,
+        .or_else(|error: std::num::ParseIntError| match error.kind() {
+            IntErrorKind::PosOverflow => Err(NotAnInteger::TooLarge),
+            IntErrorKind::NegOverflow => Err(NotAnInteger::TooSmall),
+            // JSON's number grammar, without the blanks its parser skips around a value.
+            _ if text.starts_with(|first: char| first == '-' || first.is_ascii_digit())
+                && !text.ends_with(|last: char| last.is_whitespace()) =>
+            {
+                serde_json::from_str::<Number>(text)
+                    .map_err(|_| NotAnInteger::NotWhole)
+                    .and_then(|number| integer_of_json(&number))
+            }
+            _ => Err(NotAnInteger::NotWhole),
         })
 }
 
@@ -71,7 +79,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn integers_of_text_are_digits() {
+    fn integers_of_text_are_digits_or_whole_json_numbers() {
         use NotAnInteger::*;
         for (text, int) in [
             ("42", Ok(42)),
@@ -82,11 +90,18 @@ mod tests {
             ("-9223372036854775808", Ok(i64::MIN)),
             ("9223372036854775808", Err(TooLarge)),
             ("-9223372036854775809", Err(TooSmall)),
-            ("6000.0", Err(NotWhole)),
-            ("6e3", Err(NotWhole)),
+            ("6000.0", Ok(6000)),
+            ("6e3", Ok(6000)),
+            ("1.0", Ok(1)),
+            ("9.3e18", Err(TooLarge)),
             ("1.5", Err(NotWhole)),
+            ("1e-3", Err(NotWhole)),
             (" 1", Err(NotWhole)),
+            ("1.0 ", Err(NotWhole)),
             ("0x10", Err(NotWhole)),
+            ("inf", Err(NotWhole)),
+            ("NaN", Err(NotWhole)),
+            ("1e999", Err(NotWhole)),
             ("", Err(NotWhole)),
         ] {
             assert_eq!(integer_of_text(text), int, "{text}");

@@ -14,5 +14,6 @@ mod response;
 
 pub use error::{ApiError, ErrorBody};
 pub use fields::{FieldErrors, FieldValue, Fields, JsonObject, Params};
+pub use integer::integer_of_text;
 pub use request::{FORM, JSON, MAX_BODY_BYTES, RequestBody, read_body, route_path};
 pub use response::{JsonResponse, json, json_text, success};

@@ -1,11 +1,13 @@
 //! The contract of the API, written once for everything that speaks it: the services, the
 //! public API, the seed tool and the benchmark.
 //!
-//! - Requests (`ListingsQuery`, `NewListing`, `NewUser` and their values `ListingType`,
-//!   `Price`, `UserId`, `UserName`; `Page`): parsed once at the edge, with the same rules
-//!   and messages, by the service that owns them (from its form or query string) and by the
-//!   public API (from its JSON body or query string, so bad input never costs an upstream
-//!   call); past the edge they are valid. Clients write the JSON bodies from the same types.
+//! - Requests (`ListingsQuery`, `UsersQuery` with its `UserIds`, `NewListing`, `NewUser` and
+//!   their values `ListingType`, `Price`, `UserId`, `UserName`; `Page`; the
+//!   `IdempotencyKey` of a POST): parsed once at the edge, with the same rules and messages,
+//!   by the service that owns them (from its form or query string) and by the public API
+//!   (from its JSON body or query string, so bad input never costs an upstream call); past
+//!   the edge they are valid. The same types write them: the JSON bodies clients send, and
+//!   the forms and query strings the public API sends the services.
 //! - Answers (`Listing`, `User`, and the one-key objects around them: `ListingAnswer`,
 //!   `ListingsPage`, `UserAnswer`, `UsersPage`): written by the services, read by the public
 //!   API and the seed tool.
@@ -16,16 +18,20 @@
 //! which has none either), so all of it is tested natively.
 
 mod answers;
+mod idempotency;
 mod listing;
 mod openapi;
 mod page;
 mod user;
+mod users_query;
 
 pub use answers::{ListingAnswer, ListingsPage, UserAnswer, UsersPage};
+pub use idempotency::{IDEMPOTENCY_KEY, IdempotencyKey, KEY_KEPT_MICROS};
 pub use listing::{Listing, ListingType, ListingsQuery, NewListing, Price};
 pub use openapi::OPENAPI_DOCUMENT;
 pub use page::Page;
 pub use user::{NewUser, User, UserId, UserName};
+pub use users_query::{UserIds, UsersQuery};
 
 /// What the tests of every module read requests with.
 #[cfg(test)]

@@ -71,6 +71,18 @@ impl ListingsQuery {
                 .map(|(page, user_id)| Self { page, user_id }),
         )
     }
+
+    /// The query string of `GET /listings`, as the public API sends it.
+    pub fn query(&self) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query
+            .append_pair("page_num", &self.page.num().to_string())
+            .append_pair("page_size", &self.page.size().to_string());
+        if let Some(user_id) = self.user_id {
+            query.append_pair("user_id", &user_id.get().to_string());
+        }
+        query.finish()
+    }
 }
 
 /// A listing to store: the form of `POST /listings`, or the JSON body of
@@ -97,6 +109,22 @@ impl NewListing {
             }),
             _ => None,
         })
+    }
+
+    /// The form of `POST /listings`, as the public API sends it.
+    pub fn form(&self) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("user_id", &self.user_id.get().to_string())
+            .append_pair("listing_type", self.listing_type.as_str())
+            .append_pair("price", &self.price.get().to_string())
+            .finish()
+    }
+
+    /// Whether `listing` is what this request stores (so a retry of it may be answered with it).
+    pub fn is_stored_as(&self, listing: &Listing) -> bool {
+        listing.user_id == self.user_id.get()
+            && listing.listing_type == self.listing_type
+            && listing.price == self.price.get()
     }
 }
 
@@ -144,6 +172,52 @@ mod tests {
             json_new_listing(r#"{"user_id": 1, "listing_type": "rent", "price": 6000}"#).unwrap(),
             listing
         );
+    }
+
+    #[test]
+    fn forms_and_queries_read_back_as_what_wrote_them() {
+        let listing =
+            json_new_listing(r#"{"user_id": 7, "listing_type": "sale", "price": 6e3}"#).unwrap();
+        assert_eq!(listing.form(), "user_id=7&listing_type=sale&price=6000");
+        assert_eq!(new_listing(&listing.form()), Ok(listing));
+        for written in [
+            "page_num=2&page_size=50",
+            "page_num=1&page_size=10&user_id=3",
+        ] {
+            assert_eq!(query(written).unwrap().query(), written);
+        }
+        // A whole number is an integer in a form as in JSON.
+        assert_eq!(
+            new_listing("user_id=1.0&listing_type=rent&price=6e3"),
+            new_listing("user_id=1&listing_type=rent&price=6000")
+        );
+    }
+
+    #[test]
+    fn a_stored_listing_is_what_its_request_asked_for() {
+        let new = new_listing("user_id=7&listing_type=sale&price=6000").unwrap();
+        let stored = Listing {
+            id: 1,
+            user_id: 7,
+            listing_type: ListingType::Sale,
+            price: 6000,
+            created_at: 1,
+            updated_at: 1,
+        };
+        assert!(new.is_stored_as(&stored));
+        assert!(!new.is_stored_as(&Listing {
+            price: 6001,
+            ..stored.clone()
+        }));
+        assert!(!new.is_stored_as(&Listing {
+            user_id: 8,
+            ..stored.clone()
+        }));
+        let rent = Listing {
+            listing_type: ListingType::Rent,
+            ..stored
+        };
+        assert!(!new.is_stored_as(&rent));
     }
 
     #[test]

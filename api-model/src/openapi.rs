@@ -14,7 +14,8 @@ mod tests {
 
     use super::OPENAPI_DOCUMENT;
     use crate::{
-        Listing, ListingType, ListingsQuery, NewListing, NewUser, Page, User, UserId, UserName,
+        IdempotencyKey, Listing, ListingType, ListingsQuery, NewListing, NewUser, Page, User,
+        UserId, UserName,
     };
 
     fn document() -> Value {
@@ -152,6 +153,42 @@ mod tests {
                 ApiError::unsupported_media_type(media_type).errors()
             );
         }
+    }
+
+    #[test]
+    fn idempotency_keys_are_the_contracts() {
+        let document = document();
+        let header = at(&document, "#/components/parameters/IdempotencyKey");
+        assert_eq!(header["name"], "Idempotency-Key");
+        assert_eq!(header["schema"]["maxLength"], IdempotencyKey::MAX_LEN);
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            crate::IDEMPOTENCY_KEY,
+            header["example"].as_str().unwrap().parse().unwrap(),
+        );
+        assert!(IdempotencyKey::of(&headers).unwrap().is_some());
+        let key = IdempotencyKey::of(&headers).unwrap().unwrap();
+        assert_eq!(
+            example_errors(&document, "IdempotencyKeyReused"),
+            key.reused().errors()
+        );
+        // Every POST takes it, and says what a reused one gets.
+        for (path, operations) in document["paths"].as_object().expect("paths") {
+            if let Some(post) = operations.get("post") {
+                assert_eq!(
+                    post["parameters"][0]["$ref"], "#/components/parameters/IdempotencyKey",
+                    "{path}"
+                );
+                assert_eq!(
+                    post["responses"]["422"]["$ref"], "#/components/responses/IdempotencyKeyReused",
+                    "{path}"
+                );
+            }
+        }
+        assert_eq!(
+            example_errors(&document, "StorageUnavailable"),
+            ApiError::storage("cause").errors()
+        );
     }
 
     /// Whether a request body is a valid `schema` (a `$ref`) as the contract reads it.

@@ -1,7 +1,7 @@
 //! The user service's contract: the user ids of `GET /users/{id}` and of listings, and the
 //! new user of `POST /users`, which the public API mirrors as `POST /public-api/users`.
 
-use api_http::{ApiError, FieldErrors, Fields};
+use api_http::{ApiError, FieldErrors, Fields, integer_of_text};
 use serde::{Deserialize, Serialize};
 
 /// The id of a user (the user service's; ids start at 1).
@@ -20,7 +20,7 @@ impl UserId {
 
     /// The `{id}` of `/users/{id}`.
     pub fn from_path(segment: &str) -> Result<Self, ApiError> {
-        match segment.parse() {
+        match integer_of_text(segment) {
             Ok(id) if id > 0 => Ok(Self(id)),
             _ => Err(ApiError::bad_request("user id must be a positive integer")),
         }
@@ -74,6 +74,18 @@ impl NewUser {
         let mut errors = FieldErrors::default();
         let name = errors.check(fields.text("name").and_then(UserName::new));
         errors.finish(name.map(|name| Self { name }))
+    }
+
+    /// The form of `POST /users`, as the public API sends it.
+    pub fn form(&self) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("name", self.name.as_str())
+            .finish()
+    }
+
+    /// Whether `user` is what this request stores (so a retry of it may be answered with it).
+    pub fn is_stored_as(&self, user: &User) -> bool {
+        user.name == self.name.as_str()
     }
 }
 
@@ -167,6 +179,15 @@ mod tests {
     }
 
     #[test]
+    fn the_form_of_a_new_user_reads_back_as_it() {
+        let user = NewUser {
+            name: UserName::new("Zoë & co = 100%").unwrap(),
+        };
+        assert_eq!(user.form(), "name=Zo%C3%AB+%26+co+%3D+100%25");
+        assert_eq!(from_form(&user.form(), NewUser::parse), Ok(user));
+    }
+
+    #[test]
     fn a_new_user_is_written_as_it_is_read() {
         let user = NewUser {
             name: UserName::new(" Ann \"Q\" O'Neil ").unwrap(),
@@ -183,6 +204,7 @@ mod tests {
             UserId::from_path(&i64::MAX.to_string()).unwrap().get(),
             i64::MAX
         );
+        assert_eq!(UserId::from_path("42.0").unwrap().get(), 42);
         for bad in ["abc", "0", "-1", "1.5", "", "9223372036854775808", "%31"] {
             assert_eq!(
                 UserId::from_path(bad).map_err(messages),

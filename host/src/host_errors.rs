@@ -8,7 +8,7 @@
 //!
 //! ```toml
 //! [application.tool.fn-host]
-//! error_template = '{"errors":["{message}"],"result":false}'
+//! error_template = '{"result":false,"errors":["{message}"]}'
 //! ```
 //!
 //! Spin reads no `tool` table, so such a manifest runs unchanged on Spin (whose own answers to

@@ -3,14 +3,15 @@
 
 use std::sync::atomic::AtomicBool;
 
-use anyhow::{Context, Result};
-use api_model::{Listing, ListingType, ListingsQuery, NewListing};
-use api_store::{Columns, Database, RowResult, Schema, Value, now_micros};
+use anyhow::Result;
+use api_model::{IdempotencyKey, KEY_KEPT_MICROS, Listing, ListingType, ListingsQuery, NewListing};
+use api_store::{Columns, Database, Once, RowResult, Schema, Value, now_micros};
 
 /// The schema, one step per version; `PRAGMA user_version` counts the steps applied.
 /// Each statement is idempotent, so instances migrating at the same time all succeed.
-const MIGRATIONS: &[&[&str]] = &[&[
-    "CREATE TABLE IF NOT EXISTS listings (
+const MIGRATIONS: &[&[&str]] = &[
+    &[
+        "CREATE TABLE IF NOT EXISTS listings (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         user_id INTEGER NOT NULL,
         listing_type TEXT NOT NULL CHECK (listing_type IN ('rent', 'sale')),
@@ -18,11 +19,20 @@ const MIGRATIONS: &[&[&str]] = &[&[
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL
     )",
-    "CREATE INDEX IF NOT EXISTS listings_newest ON listings (created_at DESC, id DESC)",
-    "CREATE INDEX IF NOT EXISTS listings_by_user_newest
+        "CREATE INDEX IF NOT EXISTS listings_newest ON listings (created_at DESC, id DESC)",
+        "CREATE INDEX IF NOT EXISTS listings_by_user_newest
         ON listings (user_id, created_at DESC, id DESC)",
-    "PRAGMA user_version = 1",
-]];
+        "PRAGMA user_version = 1",
+    ],
+    // The idempotency key a listing was created with, kept with it: a retried request finds
+    // the listing its first attempt stored.
+    &[
+        "ALTER TABLE listings ADD COLUMN idempotency_key TEXT",
+        "CREATE UNIQUE INDEX IF NOT EXISTS listings_by_idempotency_key
+            ON listings (idempotency_key) WHERE idempotency_key IS NOT NULL",
+        "PRAGMA user_version = 2",
+    ],
+];
 
 /// The database label spin.toml grants, and its schema.
 const SCHEMA: Schema = Schema {
@@ -45,11 +55,22 @@ const NEWEST_OF_USER: &str = "SELECT id, user_id, listing_type, price, created_a
     FROM listings WHERE user_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2 OFFSET ?3";
 
 /// The timestamp is never below the newest row's, so ids and `created_at` grow together
-/// and newest-first paging is stable even if the clock steps back. One statement: atomic.
-const INSERT: &str = "INSERT INTO listings (user_id, listing_type, price, created_at, updated_at)
-    SELECT ?1, ?2, ?3, stamp, stamp
-    FROM (SELECT MAX(?4, COALESCE((SELECT MAX(created_at) FROM listings), 0)) AS stamp)
-    RETURNING id, user_id, listing_type, price, created_at, updated_at";
+/// and newest-first paging is stable even if the clock steps back. One statement, so atomic:
+/// of requests with one key, one stores and the others get its row (see `Database::insert_once`
+/// for the parameters). `WHERE true` tells SQLite's parser that ON CONFLICT is not a join's.
+const INSERT: Once = Once {
+    insert: "INSERT INTO listings
+            (idempotency_key, user_id, listing_type, price, created_at, updated_at)
+        SELECT ?1, ?4, ?5, ?6, stamp, stamp
+        FROM (SELECT MAX(?3, COALESCE((SELECT MAX(created_at) FROM listings), 0)) AS stamp)
+        WHERE true
+        ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL
+        DO UPDATE SET idempotency_key = excluded.idempotency_key
+            WHERE listings.created_at >= ?2
+        RETURNING id, user_id, listing_type, price, created_at, updated_at",
+    release: "UPDATE listings SET idempotency_key = NULL
+        WHERE idempotency_key = ?1 AND created_at < ?2",
+};
 
 /// A connection to the listings database, its schema up to date.
 pub struct Store(Database);
@@ -78,16 +99,20 @@ impl Store {
         rows.iter().map(listing).collect()
     }
 
-    /// Stores a listing and returns it as stored.
-    pub async fn insert(&self, new: &NewListing) -> Result<Listing> {
-        let parameters = [
+    /// Stores a listing and returns it as stored; with a key used in the last
+    /// [`KEY_KEPT_MICROS`], stores nothing and returns the listing stored under it.
+    pub async fn insert(&self, new: &NewListing, key: Option<&IdempotencyKey>) -> Result<Listing> {
+        let now = now_micros();
+        let fields = [
             Value::Integer(new.user_id.get()),
             Value::Text(new.listing_type.as_str().to_owned()),
             Value::Integer(new.price.get()),
-            Value::Integer(now_micros()),
         ];
-        let rows = self.0.rows(INSERT, parameters).await?;
-        listing(rows.first().context("INSERT returned no row")?)
+        let key = key.map(IdempotencyKey::as_str);
+        let row = (self.0)
+            .insert_once(&INSERT, key, now - KEY_KEPT_MICROS, now, fields)
+            .await?;
+        listing(&row)
     }
 }
 

@@ -4,10 +4,12 @@ use api_http::{
     ApiError, JSON, JsonObject, JsonResponse, Params, RequestBody, json, json_text, read_body,
     success,
 };
-use api_model::{ListingsPage, ListingsQuery, NewListing, NewUser, OPENAPI_DOCUMENT};
+use api_model::{
+    IdempotencyKey, ListingsPage, ListingsQuery, NewListing, NewUser, OPENAPI_DOCUMENT, UserIds,
+};
 use http::StatusCode;
 
-use crate::model::{distinct_user_ids, with_users};
+use crate::model::with_users;
 use crate::upstream::Services;
 
 /// `GET /public-api/listings?page_num&page_size&user_id`: two upstream calls whatever
@@ -16,7 +18,7 @@ pub async fn list_listings(query: &str) -> Result<JsonResponse, ApiError> {
     let query = ListingsQuery::parse(&Params::parse(query.as_bytes()))?;
     let services = Services::configured().await?;
     let listings = services.listings.newest(&query).await?;
-    let user_ids = distinct_user_ids(&listings);
+    let user_ids = UserIds::of_listings(&listings);
     let users = if user_ids.is_empty() {
         Vec::new()
     } else {
@@ -27,21 +29,25 @@ pub async fn list_listings(query: &str) -> Result<JsonResponse, ApiError> {
     }))
 }
 
-/// `POST /public-api/users` (JSON: `{"name": "..."}`), answered `{"user": ...}`
+/// `POST /public-api/users` (JSON: `{"name": "..."}`; optional `Idempotency-Key` header,
+/// passed on), answered `{"user": ...}`
 pub async fn create_user<B: RequestBody>(
     request: http::Request<B>,
 ) -> Result<JsonResponse, ApiError> {
+    let key = IdempotencyKey::of(request.headers())?;
     let body = read_body(request, JSON).await?;
     let new = NewUser::parse(&JsonObject::parse(&body)?)?;
-    let created = Services::configured().await?.users.create(&new).await?;
+    let services = Services::configured().await?;
+    let created = services.users.create(&new, key.as_ref()).await?;
     Ok(json(StatusCode::OK, &created))
 }
 
-/// `POST /public-api/listings` (JSON: `{"user_id": 1, "listing_type": "rent", "price": 6000}`),
-/// answered `{"listing": ...}`
+/// `POST /public-api/listings` (JSON: `{"user_id": 1, "listing_type": "rent", "price": 6000}`;
+/// optional `Idempotency-Key` header, passed on), answered `{"listing": ...}`
 pub async fn create_listing<B: RequestBody>(
     request: http::Request<B>,
 ) -> Result<JsonResponse, ApiError> {
+    let key = IdempotencyKey::of(request.headers())?;
     let body = read_body(request, JSON).await?;
     let new = NewListing::parse(&JsonObject::parse(&body)?)?;
     let services = Services::configured().await?;
@@ -51,7 +57,7 @@ pub async fn create_listing<B: RequestBody>(
             "user {user_id} does not exist"
         )));
     }
-    let created = services.listings.create(&new).await?;
+    let created = services.listings.create(&new, key.as_ref()).await?;
     Ok(json(StatusCode::OK, &created))
 }
 

@@ -19,17 +19,6 @@ pub struct PublicListing<'a> {
     pub user: Option<&'a User>,
 }
 
-/// The users to ask for: each listing's user once, in order of first appearance.
-pub fn distinct_user_ids(listings: &[Listing]) -> Vec<i64> {
-    let mut ids = Vec::with_capacity(listings.len());
-    for listing in listings {
-        if !ids.contains(&listing.user_id) {
-            ids.push(listing.user_id);
-        }
-    }
-    ids
-}
-
 /// Each listing with its user from `users`, in the listings' order.
 pub fn with_users<'a>(listings: &[Listing], users: &'a [User]) -> Vec<PublicListing<'a>> {
     let users_by_id: HashMap<i64, &User> = users.iter().map(|user| (user.id, user)).collect();
@@ -68,13 +57,6 @@ mod tests {
             created_at: 1_475_820_997_000_000,
             updated_at: 1_475_820_997_000_000,
         }
-    }
-
-    #[test]
-    fn asks_for_each_user_once() {
-        let listings = [listing(5, 2), listing(4, 1), listing(3, 2), listing(2, 3)];
-        assert_eq!(distinct_user_ids(&listings), [2, 1, 3]);
-        assert!(distinct_user_ids(&[]).is_empty());
     }
 
     #[test]

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use api_http::{ApiError, ErrorBody, FORM};
 use api_model::{
-    Listing, ListingAnswer, ListingsPage, ListingsQuery, NewListing, NewUser, User, UserAnswer,
-    UserId, UsersPage,
+    IDEMPOTENCY_KEY, IdempotencyKey, Listing, ListingAnswer, ListingsPage, ListingsQuery,
+    NewListing, NewUser, User, UserAnswer, UserId, UserIds, UsersPage,
 };
 use api_spin::Answer;
 use futures::future::{Either, select};
@@ -65,29 +65,19 @@ pub struct ListingService(Upstream);
 impl ListingService {
     /// `GET /listings`: one page, newest first.
     pub async fn newest(&self, query: &ListingsQuery) -> Result<Vec<Listing>, ApiError> {
-        let mut path = format!(
-            "/listings?page_num={}&page_size={}",
-            query.page.num(),
-            query.page.size()
-        );
-        if let Some(user_id) = query.user_id {
-            path.push_str(&format!("&user_id={}", user_id.get()));
-        }
-        let page: ListingsPage = self
-            .0
-            .decode(self.0.call(Method::GET, &path, None).await?)?;
+        let path = format!("/listings?{}", query.query());
+        let page: ListingsPage = self.0.decode(self.0.get(&path).await?)?;
         Ok(page.listings)
     }
 
     /// `POST /listings`: stores a listing (whose user the caller has checked).
-    pub async fn create(&self, new: &NewListing) -> Result<ListingAnswer, ApiError> {
-        let form = form_urlencoded::Serializer::new(String::new())
-            .append_pair("user_id", &new.user_id.get().to_string())
-            .append_pair("listing_type", new.listing_type.as_str())
-            .append_pair("price", &new.price.get().to_string())
-            .finish();
+    pub async fn create(
+        &self,
+        new: &NewListing,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<ListingAnswer, ApiError> {
         self.0
-            .decode(self.0.call(Method::POST, "/listings", Some(form)).await?)
+            .decode(self.0.post("/listings", new.form(), key).await?)
     }
 }
 
@@ -96,21 +86,15 @@ pub struct UserService(Upstream);
 
 impl UserService {
     /// `GET /users?ids=...`: the users of these ids that exist, all in one call.
-    pub async fn by_ids(&self, ids: &[i64]) -> Result<Vec<User>, ApiError> {
-        let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-        let path = format!("/users?ids={}", ids.join(","));
-        let page: UsersPage = self
-            .0
-            .decode(self.0.call(Method::GET, &path, None).await?)?;
+    pub async fn by_ids(&self, ids: &UserIds) -> Result<Vec<User>, ApiError> {
+        let path = format!("/users?{}", ids.query());
+        let page: UsersPage = self.0.decode(self.0.get(&path).await?)?;
         Ok(page.users)
     }
 
     /// `GET /users/{id}`: whether the user exists.
     pub async fn exists(&self, id: UserId) -> Result<bool, ApiError> {
-        let answer = self
-            .0
-            .call(Method::GET, &format!("/users/{}", id.get()), None)
-            .await?;
+        let answer = self.0.get(&format!("/users/{}", id.get())).await?;
         match answer.status {
             StatusCode::OK => Ok(true),
             StatusCode::NOT_FOUND => Ok(false),
@@ -119,12 +103,12 @@ impl UserService {
     }
 
     /// `POST /users`: stores a user.
-    pub async fn create(&self, new: &NewUser) -> Result<UserAnswer, ApiError> {
-        let form = form_urlencoded::Serializer::new(String::new())
-            .append_pair("name", new.name.as_str())
-            .finish();
-        self.0
-            .decode(self.0.call(Method::POST, "/users", Some(form)).await?)
+    pub async fn create(
+        &self,
+        new: &NewUser,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<UserAnswer, ApiError> {
+        self.0.decode(self.0.post("/users", new.form(), key).await?)
     }
 }
 
@@ -153,20 +137,41 @@ impl Upstream {
         }
     }
 
-    /// Calls the service, its whole answer within the timeout; `form` goes as the body.
+    async fn get(&self, path: &str) -> Result<Answer, ApiError> {
+        self.call(self.request(Method::GET, path), String::new())
+            .await
+    }
+
+    /// Posts `form`, with the client's idempotency key if it gave one: a retry through any
+    /// host then stores nothing twice.
+    async fn post(
+        &self,
+        path: &str,
+        form: String,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Answer, ApiError> {
+        let mut request = self
+            .request(Method::POST, path)
+            .header(header::CONTENT_TYPE, FORM);
+        if let Some(key) = key {
+            request = request.header(IDEMPOTENCY_KEY, key.as_str());
+        }
+        self.call(request, form).await
+    }
+
+    fn request(&self, method: Method, path: &str) -> http::request::Builder {
+        http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base_url))
+    }
+
+    /// Calls the service, its whole answer within the timeout.
     async fn call(
         &self,
-        method: Method,
-        path: &str,
-        form: Option<String>,
+        request: http::request::Builder,
+        body: String,
     ) -> Result<Answer, ApiError> {
-        let mut request = http::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base_url));
-        if form.is_some() {
-            request = request.header(header::CONTENT_TYPE, FORM);
-        }
-        let request = request.body(form.unwrap_or_default()).map_err(|error| {
+        let request = request.body(body).map_err(|error| {
             ApiError::internal(format!("invalid {} request: {error}", self.name))
         })?;
         let exchange = async {
@@ -194,14 +199,22 @@ impl Upstream {
     }
 
     /// A client error of the service passes through as it is (status and messages): the
-    /// client's request was wrong. Anything else means the service is not working.
+    /// client's request was wrong. A 503 or 504 (its database unavailable or slow, its host
+    /// past the deadline) passes through as its status, so the client knows a retry may
+    /// work. Anything else means the service is not working.
     fn failure(&self, answer: Answer) -> ApiError {
-        if answer.status.is_client_error()
-            && let Ok(body) = serde_json::from_slice::<ErrorBody>(&answer.body)
-        {
-            return ApiError::new(answer.status, body.errors);
+        let message = format!("{} unavailable: answered {}", self.name, answer.status);
+        match answer.status {
+            status if status.is_client_error() => {
+                match serde_json::from_slice::<ErrorBody>(&answer.body) {
+                    Ok(body) => ApiError::new(status, body.errors),
+                    Err(_) => ApiError::bad_gateway(message),
+                }
+            }
+            StatusCode::SERVICE_UNAVAILABLE => ApiError::service_unavailable(message),
+            StatusCode::GATEWAY_TIMEOUT => ApiError::gateway_timeout(message),
+            _ => ApiError::bad_gateway(message),
         }
-        self.unavailable(format_args!("answered {}", answer.status))
     }
 
     fn unavailable(&self, detail: impl Display) -> ApiError {

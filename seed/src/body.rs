@@ -5,14 +5,12 @@
 use crate::ListingSpec;
 use api_model::{NewListing, NewUser, Price, UserId, UserName};
 use serde::Serialize;
-use serde_json::Value;
 
 /// How a body is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Encoding {
     Json,
-    /// `application/x-www-form-urlencoded`, a field per field of the JSON object (in
-    /// alphabetical order).
+    /// `application/x-www-form-urlencoded`, as the public API writes it to the services.
     Form,
 }
 
@@ -23,35 +21,17 @@ impl Encoding {
             Encoding::Form => "application/x-www-form-urlencoded",
         }
     }
-
-    fn write(self, body: &impl Serialize) -> Result<String, String> {
-        let cannot = |e: &dyn std::fmt::Display| format!("cannot write the body: {e}");
-        match self {
-            Encoding::Json => serde_json::to_string(body).map_err(|e| cannot(&e)),
-            Encoding::Form => {
-                let Value::Object(fields) = serde_json::to_value(body).map_err(|e| cannot(&e))?
-                else {
-                    return Err(cannot(&"not an object"));
-                };
-                let mut form = form_urlencoded::Serializer::new(String::new());
-                for (name, value) in fields {
-                    match value {
-                        Value::String(text) => form.append_pair(&name, &text),
-                        Value::Number(number) => form.append_pair(&name, &number.to_string()),
-                        other => return Err(cannot(&format!("{name} is {other}, not a field"))),
-                    };
-                }
-                Ok(form.finish())
-            }
-        }
-    }
 }
 
 /// The body that creates a user called `name`, or why the API would refuse the name.
 pub fn user_body(name: &str, encoding: Encoding) -> Result<String, String> {
-    encoding.write(&NewUser {
+    let user = NewUser {
         name: UserName::new(name)?,
-    })
+    };
+    match encoding {
+        Encoding::Json => json(&user),
+        Encoding::Form => Ok(user.form()),
+    }
 }
 
 /// The body that creates `listing` for the user `user_id`, or why the API would refuse it.
@@ -60,11 +40,19 @@ pub fn listing_body(
     listing: &ListingSpec,
     encoding: Encoding,
 ) -> Result<String, String> {
-    encoding.write(&NewListing {
+    let listing = NewListing {
         user_id,
         listing_type: listing.listing_type,
         price: Price::new(listing.price)?,
-    })
+    };
+    match encoding {
+        Encoding::Json => json(&listing),
+        Encoding::Form => Ok(listing.form()),
+    }
+}
+
+fn json(body: &impl Serialize) -> Result<String, String> {
+    serde_json::to_string(body).map_err(|e| format!("cannot write the body: {e}"))
 }
 
 #[cfg(test)]
@@ -100,7 +88,7 @@ mod tests {
         let user_id = UserId::new(17).unwrap();
         assert_eq!(
             listing_body(user_id, &SALE, Encoding::Form).unwrap(),
-            "listing_type=sale&price=250000&user_id=17"
+            "user_id=17&listing_type=sale&price=250000"
         );
     }
 

@@ -4,6 +4,7 @@
 use crate::balancer::{Balancer, SERVED_BY, balancer_program};
 use crate::client::{Client, Reply};
 use crate::host::Host;
+use crate::link::Link;
 use crate::options::RunOptions;
 use crate::paths::fresh_dir;
 use crate::ports::free_ports;
@@ -11,6 +12,7 @@ use crate::program::HostProgram;
 use crate::runtime_config::RuntimeConfig;
 use crate::sqld::{Sqld, sqld_program};
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::thread::ScopedJoinHandle;
@@ -51,6 +53,16 @@ impl RunOptions<ClusterPrograms> {
     /// All state is in the work directory: `<label>.sqld/` per database, `host-<n>/` per host;
     /// an existing one starts again on its data.
     pub fn start(self) -> Cluster {
+        self.launch(false)
+    }
+
+    /// [`start`](Self::start), each host reaching each database through a [`Link`] of its own
+    /// ([`Cluster::link`]), for tests that cut one host off.
+    pub fn start_with_links(self) -> Cluster {
+        self.launch(true)
+    }
+
+    fn launch(self, linked: bool) -> Cluster {
         let work_dir = self.work_dir.clone().unwrap_or_else(fresh_dir);
         let path = self.runtime_config.as_deref();
         let path = path.expect("a cluster shares the databases its runtime config names");
@@ -58,16 +70,45 @@ impl RunOptions<ClusterPrograms> {
         let labels = app_config.database_labels();
         let ports = free_ports(labels.len() + 1);
         let (balancer_port, database_ports) = ports.split_last().expect("one port each");
-        let urls: Vec<String> = database_ports
+        let addresses: Vec<SocketAddr> = database_ports
             .iter()
-            .map(|port| format!("http://127.0.0.1:{port}"))
+            .map(|port| SocketAddr::from(([127, 0, 0, 1], *port)))
             .collect();
-        let runtime_config = work_dir.join("runtime.libsql.toml");
-        let on_libsql = app_config
-            .on_libsql(&urls)
-            .unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(&runtime_config, on_libsql).expect("write the cluster's runtime config");
         let programs = self.on.clone();
+        // Per host, per database: the link it goes through, if any.
+        let links: Vec<Vec<Link>> = programs
+            .hosts
+            .iter()
+            .map(|_| match linked {
+                true => addresses
+                    .iter()
+                    .map(|address| Link::start(*address))
+                    .collect(),
+                false => Vec::new(),
+            })
+            .collect();
+        let runtime_configs: Vec<PathBuf> = links
+            .iter()
+            .enumerate()
+            .map(|(n, links)| {
+                let dir = work_dir.join(format!("host-{n}"));
+                std::fs::create_dir_all(&dir).expect("create a host's directory");
+                let urls: Vec<String> = match links.is_empty() {
+                    true => addresses.iter().map(|a| format!("http://{a}")).collect(),
+                    false => links
+                        .iter()
+                        .map(|l| format!("http://{}", l.address()))
+                        .collect(),
+                };
+                let config = app_config
+                    .clone()
+                    .on_libsql(&urls)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let path = dir.join("runtime.libsql.toml");
+                std::fs::write(&path, config).expect("write a host's runtime config");
+                path
+            })
+            .collect();
 
         let (databases, hosts) = std::thread::scope(|scope| {
             let databases: Vec<ScopedJoinHandle<Sqld>> = labels
@@ -82,15 +123,14 @@ impl RunOptions<ClusterPrograms> {
             let hosts: Vec<ScopedJoinHandle<Host>> = programs
                 .hosts
                 .iter()
-                .enumerate()
-                .map(|(n, program)| {
-                    let dir = work_dir.join(format!("host-{n}"));
-                    std::fs::create_dir_all(&dir).expect("create a host's directory");
+                .zip(&runtime_configs)
+                .map(|(program, runtime_config)| {
+                    let dir = runtime_config.parent().expect("a host's directory");
                     let host = self
                         .clone()
                         .on(program.clone())
-                        .runtime_config(&runtime_config)
-                        .in_dir(&dir);
+                        .runtime_config(runtime_config)
+                        .in_dir(dir);
                     scope.spawn(move || host.start())
                 })
                 .collect();
@@ -101,7 +141,8 @@ impl RunOptions<ClusterPrograms> {
         Cluster {
             balancer,
             hosts,
-            _databases: databases,
+            databases: labels.into_iter().zip(databases).collect(),
+            links,
             work_dir,
         }
     }
@@ -113,8 +154,10 @@ pub struct Cluster {
     balancer: Balancer,
     /// Each reachable on its own too, at its `url`.
     pub hosts: Vec<Host>,
-    /// Held for their `Drop`, which stops them.
-    _databases: Vec<Sqld>,
+    /// Each database's server, by label; stopped when dropped.
+    databases: Vec<(String, Sqld)>,
+    /// Per host (as first started), per database: its link, if started with links.
+    links: Vec<Vec<Link>>,
     pub work_dir: PathBuf,
 }
 
@@ -128,6 +171,24 @@ impl Cluster {
             .iter()
             .find(|host| host.url.trim_start_matches("http://") == address)
             .unwrap_or_else(|| panic!("no host of the cluster is at {address}"))
+    }
+
+    /// The server of the database `label`, to crash, restart, pause or resume.
+    pub fn database(&mut self, label: &str) -> &mut Sqld {
+        self.databases
+            .iter_mut()
+            .find(|(name, _)| name == label)
+            .map(|(_, sqld)| sqld)
+            .unwrap_or_else(|| panic!("the cluster has no database {label}"))
+    }
+
+    /// The link from host `n` (as first started) to the database `label`.
+    pub fn link(&self, n: usize, label: &str) -> &Link {
+        let index = self.databases.iter().position(|(name, _)| name == label);
+        let index = index.unwrap_or_else(|| panic!("the cluster has no database {label}"));
+        self.links[n]
+            .get(index)
+            .expect("a cluster started with links (RunOptions::start_with_links)")
     }
 
     /// Takes host `n` out of the cluster without telling the balancer (it is to find out).

@@ -5,6 +5,7 @@ use crate::process::StartError;
 use std::path::Path;
 
 /// A runtime config as read, before its databases are moved.
+#[derive(Clone)]
 pub struct RuntimeConfig(toml::Table);
 
 impl RuntimeConfig {

@@ -19,6 +19,10 @@ pub struct Sqld {
     pub url: String,
     /// Stops the server when dropped.
     daemon: Daemon,
+    /// What [`Sqld::restart`] starts again.
+    program: PathBuf,
+    db_path: PathBuf,
+    port: u16,
 }
 
 impl Sqld {
@@ -42,7 +46,36 @@ impl Sqld {
         Ok(Sqld {
             url: format!("http://127.0.0.1:{port}"),
             daemon,
+            program: program.to_path_buf(),
+            db_path: db_path.to_path_buf(),
+            port,
         })
+    }
+
+    /// Where it listens.
+    pub fn address(&self) -> std::net::SocketAddr {
+        ([127, 0, 0, 1], self.port).into()
+    }
+
+    /// Kills it without warning (SIGKILL), as a crash or a power cut of its machine would.
+    pub fn crash(&mut self) {
+        self.daemon.kill();
+    }
+
+    /// Starts it again on its data, at the same address, after [`Sqld::crash`].
+    pub fn restart(&mut self) {
+        *self = Sqld::start(&self.program, &self.db_path, self.port);
+    }
+
+    /// Freezes it (SIGSTOP): connections stay open and nothing is answered, as when its
+    /// machine stalls.
+    pub fn pause(&mut self) {
+        self.daemon.signal(libc::SIGSTOP);
+    }
+
+    /// Lets it go on after [`Sqld::pause`].
+    pub fn resume(&mut self) {
+        self.daemon.signal(libc::SIGCONT);
     }
 
     /// Its process, e.g. to measure its memory.

@@ -1,9 +1,8 @@
 //! One function per endpoint: parse the request, ask the store, answer.
 
 use api_http::{ApiError, FORM, JsonResponse, Params, RequestBody, read_body, success};
-use api_model::{NewUser, UserAnswer, UserId, UsersPage};
+use api_model::{IdempotencyKey, NewUser, UserAnswer, UserId, UsersPage, UsersQuery};
 
-use crate::model::UsersQuery;
 use crate::store::Store;
 
 /// `GET /users?page_num&page_size` or `GET /users?ids=1,2,3`
@@ -28,13 +27,20 @@ pub async fn get_user(id: &str) -> Result<JsonResponse, ApiError> {
     }
 }
 
-/// `POST /users` (form: `name`)
+/// `POST /users` (form: `name`; optional `Idempotency-Key` header)
 pub async fn create_user<B: RequestBody>(
     request: http::Request<B>,
 ) -> Result<JsonResponse, ApiError> {
+    let key = IdempotencyKey::of(request.headers())?;
     let body = read_body(request, FORM).await?;
     let new = NewUser::parse(&Params::parse(&body))?;
     let store = Store::open().await.map_err(ApiError::storage)?;
-    let user = store.insert(new).await.map_err(ApiError::storage)?;
-    Ok(success(&UserAnswer { user }))
+    let user = store
+        .insert(&new, key.as_ref())
+        .await
+        .map_err(ApiError::storage)?;
+    match key {
+        Some(key) if !new.is_stored_as(&user) => Err(key.reused()),
+        _ => Ok(success(&UserAnswer { user })),
+    }
 }

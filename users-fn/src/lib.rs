@@ -1,7 +1,6 @@
 //! The user service: users, in its own `users` database.
 
 mod handlers;
-mod model;
 mod store;
 
 use api_http::{ApiError, JsonResponse, RequestBody, route_path};

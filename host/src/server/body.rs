@@ -45,7 +45,7 @@ impl BodyError {
     /// The message the client gets.
     pub fn message(&self) -> String {
         match self {
-            BodyError::TooLarge { limit } => format!("request body is larger than {limit} bytes"),
+            BodyError::TooLarge { limit } => format!("request body must be at most {limit} bytes"),
             BodyError::TooSlow { deadline } => format!(
                 "the request body did not arrive within {}",
                 humantime::format_duration(*deadline)

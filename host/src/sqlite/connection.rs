@@ -92,7 +92,21 @@ impl Connection {
     /// What `sql` does; prepares it afresh, since SQLite asks the authorizer only then.
     pub fn classify(&self, sql: &str) -> Result<Kind, Error> {
         self.policy.saw_transaction.store(false, Ordering::Relaxed);
-        let statement = self.sqlite.prepare(sql).map_err(|e| self.error(e))?;
+        let statement = match self.sqlite.prepare(sql) {
+            Ok(statement) => statement,
+            // The schema this connection knows may predate the writer's last change (a reader
+            // loads it once and SQLite checks it again at a prepare error only for some
+            // errors: an unknown table, not an ON CONFLICT target missing its new index).
+            // Reading the schema table brings it up to date; then prepare once more.
+            Err(_) => {
+                let _ = self
+                    .sqlite
+                    .query_row("SELECT count(*) FROM sqlite_schema", [], |row| {
+                        row.get::<_, i64>(0)
+                    });
+                self.sqlite.prepare(sql).map_err(|e| self.error(e))?
+            }
+        };
         Ok(if self.policy.saw_transaction.load(Ordering::Relaxed) {
             Kind::Transaction
         } else if statement.readonly() {
@@ -319,6 +333,26 @@ mod tests {
         ] {
             assert_eq!(connection.classify(sql).unwrap(), kind, "{sql}");
         }
+    }
+
+    #[test]
+    fn a_reader_classifies_statements_on_the_writers_latest_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = writer(dir.path());
+        writer
+            .sqlite
+            .execute_batch("CREATE TABLE t (x, k)")
+            .unwrap();
+        let reader = Connection::open_reader(&dir.path().join("test.db")).unwrap();
+        assert_eq!(reader.classify("SELECT x FROM t").unwrap(), Kind::Read);
+        // An index the reader has not seen yet, which the upsert's conflict target needs.
+        writer
+            .sqlite
+            .execute_batch("CREATE UNIQUE INDEX t_k ON t (k) WHERE k IS NOT NULL")
+            .unwrap();
+        let upsert = "INSERT INTO t (x, k) SELECT 1, 'a' WHERE true
+            ON CONFLICT (k) WHERE k IS NOT NULL DO UPDATE SET x = excluded.x";
+        assert_eq!(reader.classify(upsert).unwrap(), Kind::Write);
     }
 
     #[test]

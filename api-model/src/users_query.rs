@@ -1,16 +1,39 @@
-//! The user service's own values: the query of `GET /users`, parsed once at the edge (past
-//! here it is valid). What it shares with the public API (`UserId`, `NewUser`, the `User` it
-//! answers, paging) is their contract, in `api-model`.
+//! The query of `GET /users`: a page of all users, or the users of given ids (`?ids=3,1,2`),
+//! which the public API writes to fetch a page's users in one call.
 
-use api_http::{ApiError, FieldErrors, Fields};
-use api_model::Page;
+use api_http::{ApiError, FieldErrors, Fields, integer_of_text};
 
-/// The ids of `GET /users?ids=1,2,3`: 1 to 100 given, kept distinct in the order first given.
+use crate::{Listing, Page};
+
+/// The ids of `GET /users?ids=1,2,3`: at most [`UserIds::MAX`] given, kept distinct in the
+/// order first given.
 #[derive(Debug, PartialEq, Eq)]
 pub struct UserIds(Vec<i64>);
 
 impl UserIds {
     pub const MAX: usize = Page::MAX_SIZE as usize;
+
+    /// The users of a page of listings, each once, in order of first appearance (a page holds
+    /// at most [`Page::MAX_SIZE`] listings, so at most [`UserIds::MAX`] users).
+    pub fn of_listings(listings: &[Listing]) -> Self {
+        let mut ids = Vec::with_capacity(listings.len());
+        for listing in listings {
+            if !ids.contains(&listing.user_id) {
+                ids.push(listing.user_id);
+            }
+        }
+        Self(ids)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The query string that asks for them: `ids=3,1,2`.
+    pub fn query(&self) -> String {
+        let items: Vec<String> = self.0.iter().map(i64::to_string).collect();
+        format!("ids={}", items.join(","))
+    }
 
     pub fn parse(list: &str) -> Result<Self, String> {
         let mut ids = Vec::new();
@@ -19,7 +42,7 @@ impl UserIds {
             if given == Self::MAX {
                 return Err(format!("ids must list at most {} ids", Self::MAX));
             }
-            match item.trim().parse::<i64>() {
+            match integer_of_text(item.trim()) {
                 Ok(id) if id > 0 => {
                     if !ids.contains(&id) {
                         ids.push(id);
@@ -31,10 +54,8 @@ impl UserIds {
         Ok(Self(ids))
     }
 
-    /// As a JSON array, the one parameter of the batch query.
-    pub fn to_json_array(&self) -> String {
-        let items: Vec<String> = self.0.iter().map(i64::to_string).collect();
-        format!("[{}]", items.join(","))
+    pub fn as_slice(&self) -> &[i64] {
+        &self.0
     }
 }
 
@@ -63,6 +84,8 @@ impl UsersQuery {
 mod tests {
     use api_http::Params;
     use http::StatusCode;
+
+    use crate::ListingType;
 
     use super::*;
 
@@ -95,7 +118,13 @@ mod tests {
             panic!("not ids")
         };
         assert_eq!(ids, UserIds(vec![3, 1, 2]));
-        assert_eq!(ids.to_json_array(), "[3,1,2]");
+        assert_eq!(ids.query(), "ids=3,1,2");
+        // As the public API writes them, they read back.
+        assert!(matches!(query(&ids.query()), Ok(UsersQuery::Ids(read)) if read == ids));
+        // Whole numbers are integers, as everywhere in the API.
+        assert!(
+            matches!(query("ids=2.0,6e0"), Ok(UsersQuery::Ids(UserIds(read))) if read == [2, 6])
+        );
         assert!(matches!(
             query("ids=1%2C2&page_size=100"),
             Ok(UsersQuery::Ids(_))
@@ -118,7 +147,7 @@ mod tests {
             "ids=1,",
             "ids=0",
             "ids=-4",
-            "ids=1.0",
+            "ids=1.5",
             "ids=99999999999999999999",
         ] {
             assert_eq!(
@@ -129,6 +158,21 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_page_of_listings_asks_for_each_user_once() {
+        let listing = |id, user_id| Listing {
+            id,
+            user_id,
+            listing_type: ListingType::Rent,
+            price: 6000,
+            created_at: 1_475_820_997_000_000,
+            updated_at: 1_475_820_997_000_000,
+        };
+        let listings = [listing(5, 2), listing(4, 1), listing(3, 2), listing(2, 3)];
+        assert_eq!(UserIds::of_listings(&listings), UserIds(vec![2, 1, 3]));
+        assert!(UserIds::of_listings(&[]).is_empty());
     }
 
     #[test]
@@ -146,8 +190,7 @@ mod tests {
 
     #[test]
     fn the_openapi_document_has_this_limit() {
-        let document: serde_json::Value =
-            serde_json::from_str(api_model::OPENAPI_DOCUMENT).unwrap();
+        let document: serde_json::Value = serde_json::from_str(crate::OPENAPI_DOCUMENT).unwrap();
         let parameters = document["paths"]["/users"]["get"]["parameters"]
             .as_array()
             .unwrap();
