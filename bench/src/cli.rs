@@ -2,25 +2,31 @@
 
 use crate::scenarios::{self, Scenario};
 use crate::system::System;
-use anyhow::{Result, bail};
 use clap::Parser;
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Benchmarks the app on fn-host (its durability modes, a baseline binary, libSQL shapes)
-/// beside Spin, Tornado and native axum, in one run.
+/// beside Spin, wasmtime serve, Tornado and native axum, in one run, and writes the results
+/// to bench/results/<date>-<name>/.
 ///
-/// Needs `target/release/fn-host` and the components built:
-/// `cargo build --release -p host && cargo run --release -p host -- build`
-/// (and `cargo build --target wasm32-wasip2 --release -p guest` for the floor).
+/// Needs the host built (`cargo build --release -p host`); the components are built as the
+/// hosts build them. Third-party programs come from SPIN, SQLD, HAPROXY, WASMTIME and OHA,
+/// else PATH; a system whose programs are missing is skipped with a note.
 #[derive(Parser, Debug)]
 #[command(name = "bench", version)]
 pub struct Opts {
-    /// Where results.json, results.md and chart.png are written.
-    #[arg(long, default_value = "bench/results")]
-    pub out: PathBuf,
+    /// Names this run's folder, bench/results/<date>-<name>/.
+    #[arg(long, default_value = "run")]
+    pub name: String,
+    /// Makes this run the current one, the one bench/results/INDEX.md points to.
+    #[arg(long)]
+    pub current: bool,
+    /// Only rewrites bench/results/INDEX.md from the run folders; measures nothing.
+    #[arg(long)]
+    pub index_only: bool,
     /// How long each scenario is measured.
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = duration)]
     pub duration: Duration,
     /// Unmeasured load before each scenario (0s for none).
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
@@ -34,36 +40,25 @@ pub struct Opts {
     #[arg(long, value_delimiter = ',', value_parser = parse_size, default_value = "10000:1000")]
     pub sizes: Vec<Size>,
     /// The systems to measure, comma-separated: ids (fn-host, fn-host-process, baseline,
-    /// fn-host-reuse1, fn-host-libsql, fn-host-libsql-balanced, spin, tornado, native) or
-    /// groups (`all`; `durability`: fn-host, fn-host-process, baseline; `shapes`: fn-host and
-    /// the two libSQL shapes; `references`: spin, tornado, native). A system whose programs
-    /// are not on this machine is skipped with a note.
+    /// fn-host-reuse1, fn-host-libsql, fn-host-libsql-balanced, spin, wasmtime-serve, tornado,
+    /// native) or groups (`all`; `durability`: fn-host, fn-host-process, baseline; `shapes`:
+    /// fn-host and the two libSQL shapes; `references`: spin, wasmtime-serve, tornado, native).
     #[arg(long, default_value = "all", value_parser = parse_systems)]
     pub systems: Systems,
     /// The fn-host binary measured as `fn-host` and its variants (default:
-    /// `target/release/fn-host`; `target/dist/fn-host` for the whole-program-optimised build).
+    /// target/release/fn-host; target/dist/fn-host for the deployed build).
     #[arg(long, value_name = "PATH")]
     pub fn_host: Option<PathBuf>,
     /// An fn-host binary measured as the system `baseline` (e.g. the code before a change),
     /// with the app, arguments and data of `fn-host`.
-    #[arg(long)]
+    #[arg(long, value_name = "PATH")]
     pub baseline_fn_host: Option<PathBuf>,
-    /// What the tables call the baseline (default: its file name).
+    /// What the tables call the baseline (default: its path).
     #[arg(long)]
     pub baseline_label: Option<String>,
-    /// The manifest the baseline serves, when it cannot read the repository's (e.g. one with
-    /// the components' `source` paths made absolute, from the commit it was built at).
+    /// The manifest the baseline serves, when it cannot read the repository's.
     #[arg(long, value_name = "PATH")]
     pub baseline_manifest: Option<PathBuf>,
-    /// The Spin CLI (default: `spin` on PATH).
-    #[arg(long, env = "SPIN")]
-    pub spin: Option<PathBuf>,
-    /// The libSQL server, for the libSQL shapes (default: `sqld` on PATH).
-    #[arg(long, env = "SQLD")]
-    pub sqld: Option<PathBuf>,
-    /// HAProxy, for two hosts behind a balancer (default: `haproxy` on PATH).
-    #[arg(long, env = "HAPROXY")]
-    pub haproxy: Option<PathBuf>,
     /// Folder holding the Tornado and native references (default: <repo>/../shared/anchors).
     #[arg(long)]
     pub anchors_dir: Option<PathBuf>,
@@ -91,15 +86,9 @@ pub struct Opts {
     /// `--host-arg=--max-instances=200`.
     #[arg(long = "host-arg", allow_hyphen_values = true)]
     pub host_args: Vec<String>,
-    /// The targets checked against the run (default: <repo>/bench/targets.toml, if present).
+    /// The targets checked against the run (default: <repo>/bench/targets.toml).
     #[arg(long)]
     pub targets: Option<PathBuf>,
-    /// The repository (default: the one this binary was built from).
-    #[arg(long)]
-    pub repo: Option<PathBuf>,
-    /// An oha binary to use (default: `oha` on PATH, else a pinned one in target/bench-tools).
-    #[arg(long)]
-    pub oha: Option<PathBuf>,
     /// Scratch space: state dirs, logs, URL lists (default: <repo>/target/bench-work).
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
@@ -120,16 +109,21 @@ pub struct Size {
 pub struct Systems(pub Vec<System>);
 
 impl Opts {
-    pub fn validate(&self) -> Result<()> {
-        if self.duration < Duration::from_millis(500) {
-            bail!("--duration must be at least 500ms");
-        }
-        Ok(())
-    }
-
     /// Whether `scenario` was asked for (all are, by default).
     pub fn wants(&self, scenario: &Scenario) -> bool {
         self.scenarios.is_empty() || self.scenarios.iter().any(|s| s.id == scenario.id)
+    }
+
+    pub fn anchors_dir(&self) -> PathBuf {
+        (self.anchors_dir.clone()).unwrap_or_else(|| testkit::repo_root().join("../shared/anchors"))
+    }
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    match duration < Duration::from_millis(500) {
+        true => Err("at least 500ms".into()),
+        false => Ok(duration),
     }
 }
 
@@ -138,8 +132,8 @@ fn parse_size(text: &str) -> Result<Size, String> {
         .split_once(':')
         .ok_or_else(|| format!("{text:?} is not LISTINGS:USERS"))?;
     let number = |s: &str| {
-        s.trim()
-            .replace('_', "")
+        let digits = s.trim().replace('_', "");
+        digits
             .parse::<usize>()
             .map_err(|e| format!("{s:?} in {text:?}: {e}"))
     };
@@ -147,10 +141,10 @@ fn parse_size(text: &str) -> Result<Size, String> {
         listings: number(listings)?,
         users: number(users)?,
     };
-    if size.users == 0 {
-        return Err(format!("{text:?}: at least one user is needed"));
+    match size.users {
+        0 => Err(format!("{text:?}: at least one user is needed")),
+        _ => Ok(size),
     }
-    Ok(size)
 }
 
 fn parse_systems(text: &str) -> Result<Systems, String> {
@@ -170,65 +164,29 @@ mod tests {
 
     #[test]
     fn sizes() {
+        let size = |listings, users| Size { listings, users };
+        assert_eq!(parse_size("10000:1000"), Ok(size(10_000, 1_000)));
         assert_eq!(
-            parse_size("10000:1000"),
-            Ok(Size {
-                listings: 10_000,
-                users: 1_000
-            })
+            parse_size("1_000_000:100_000"),
+            Ok(size(1_000_000, 100_000))
         );
-        assert_eq!(
-            parse_size("1_000_000:100_000").map(|s| s.listings),
-            Ok(1_000_000)
-        );
-        assert!(parse_size("10000").is_err());
-        assert!(parse_size("a:b").is_err());
-        assert!(parse_size("10:0").is_err());
+        for wrong in ["10000", "a:b", "10:0"] {
+            assert!(parse_size(wrong).is_err(), "{wrong}");
+        }
     }
 
     #[test]
-    fn defaults_and_lists() -> Result<()> {
+    fn defaults_and_lists() -> Result<(), clap::Error> {
         let opts = Opts::try_parse_from(["bench"])?;
-        assert_eq!(
-            opts.sizes,
-            [Size {
-                listings: 10_000,
-                users: 1_000
-            }]
-        );
+        assert_eq!((opts.name.as_str(), opts.current), ("run", false));
         assert_eq!(opts.systems.0, System::ALL);
         assert_eq!(opts.settle, Duration::from_secs(5));
-        assert!(opts.scenarios.is_empty());
-        opts.validate()?;
         let opts = Opts::try_parse_from([
             "bench",
-            "--sizes",
-            "10000:1000,1000000:100000",
-            "--systems",
-            "durability,spin",
-            "--baseline-fn-host",
-            "/bin/old-fn-host",
-            "--duration",
-            "3s",
             "--scenarios",
             "user_by_id,floor_hello",
             "--host-arg=--max-instances=10",
         ])?;
-        assert_eq!(opts.sizes.len(), 2);
-        assert_eq!(
-            opts.systems.0,
-            [
-                System::FnHost,
-                System::FnHostProcess,
-                System::Baseline,
-                System::Spin
-            ]
-        );
-        assert_eq!(
-            opts.baseline_fn_host,
-            Some(PathBuf::from("/bin/old-fn-host"))
-        );
-        assert_eq!(opts.duration, Duration::from_secs(3));
         assert_eq!(opts.host_args, ["--max-instances=10"]);
         let wanted: Vec<_> = scenarios::ALL
             .iter()
@@ -236,14 +194,14 @@ mod tests {
             .map(|s| s.id)
             .collect();
         assert_eq!(wanted, ["user_by_id", "floor_hello"]);
-        assert!(Opts::try_parse_from(["bench", "--scenarios", "bogus"]).is_err());
-        assert!(Opts::try_parse_from(["bench", "--systems", "fn-host,bogus"]).is_err());
-        assert!(Opts::try_parse_from(["bench", "--connections", "0"]).is_err());
-        assert!(
-            Opts::try_parse_from(["bench", "--duration", "1ms"])?
-                .validate()
-                .is_err()
-        );
+        for wrong in [
+            &["bench", "--scenarios", "bogus"][..],
+            &["bench", "--systems", "fn-host,bogus"],
+            &["bench", "--connections", "0"],
+            &["bench", "--duration", "1ms"],
+        ] {
+            assert!(Opts::try_parse_from(wrong).is_err(), "{wrong:?}");
+        }
         Ok(())
     }
 }

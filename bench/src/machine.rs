@@ -1,7 +1,7 @@
 //! What machine the numbers came from, read from /proc (Linux).
 
 use serde::Serialize;
-use std::path::Path;
+use testkit::memory::kib_field;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Machine {
@@ -17,39 +17,29 @@ pub struct Machine {
 
 impl Machine {
     pub fn read() -> Machine {
-        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let cpu_model = cpuinfo
-            .lines()
-            .find_map(|line| {
-                let (key, value) = line.split_once(':')?;
-                (key.trim() == "model name").then(|| value.trim().to_string())
+        let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+        let cpuinfo = read("/proc/cpuinfo");
+        let field = |text: &str, key: &str| {
+            text.lines().find_map(|line| {
+                let (name, value) = line.split_once(key)?;
+                name.trim()
+                    .is_empty()
+                    .then(|| value.trim().trim_matches('"').to_string())
             })
-            .unwrap_or_else(|| "unknown CPU".into());
-        let logical_cpus = cpuinfo
-            .lines()
-            .filter(|line| line.split(':').next().map(str::trim) == Some("processor"))
-            .count();
-        let memory_kib = std::fs::read_to_string("/proc/meminfo")
-            .ok()
-            .and_then(|text| kib_field(&text, "MemTotal"))
-            .unwrap_or(0);
+        };
         Machine {
-            cpu_model,
-            logical_cpus,
-            available_parallelism: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
-            memory_gib: memory_kib as f64 / (1024.0 * 1024.0),
-            kernel: read_trimmed("/proc/sys/kernel/osrelease"),
-            os: std::fs::read_to_string("/etc/os-release")
-                .ok()
-                .and_then(|text| {
-                    text.lines().find_map(|line| {
-                        line.strip_prefix("PRETTY_NAME=")
-                            .map(|v| v.trim_matches('"').to_string())
-                    })
-                })
-                .unwrap_or_else(|| "unknown OS".into()),
+            cpu_model: (field(&cpuinfo, "model name")).map_or("unknown CPU".into(), |model| {
+                model.trim_start_matches(':').trim().to_string()
+            }),
+            logical_cpus: cpuinfo
+                .lines()
+                .filter(|line| line.starts_with("processor"))
+                .count(),
+            available_parallelism: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            memory_gib: kib_field(&read("/proc/meminfo"), "MemTotal").unwrap_or(0) as f64
+                / (1024.0 * 1024.0),
+            kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
+            os: field(&read("/etc/os-release"), "PRETTY_NAME=").unwrap_or("unknown OS".into()),
         }
     }
 
@@ -67,40 +57,12 @@ impl Machine {
     }
 }
 
-/// A `Key:   123 kB` field of /proc/meminfo or /proc/<pid>/status, in KiB.
-pub fn kib_field(text: &str, key: &str) -> Option<u64> {
-    text.lines().find_map(|line| {
-        let rest = line.strip_prefix(key)?.strip_prefix(':')?;
-        rest.split_whitespace().next()?.parse().ok()
-    })
-}
-
-fn read_trimmed(path: impl AsRef<Path>) -> String {
-    std::fs::read_to_string(path)
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_kib_fields() {
-        let status = "Name:\tfn-host\nVmHWM:\t  123456 kB\nVmRSS:\t   98765 kB\n";
-        assert_eq!(kib_field(status, "VmHWM"), Some(123_456));
-        assert_eq!(kib_field(status, "VmRSS"), Some(98_765));
-        assert_eq!(kib_field(status, "VmSwap"), None);
-        assert_eq!(
-            kib_field("MemTotal:       24683500 kB", "MemTotal"),
-            Some(24_683_500)
-        );
-    }
-
     #[test]
     fn reads_this_machine() {
-        let machine = Machine::read();
-        assert!(machine.available_parallelism >= 1);
-        assert!(!machine.describe().is_empty());
+        let machine = super::Machine::read();
+        assert!(machine.logical_cpus >= 1 && machine.memory_gib > 0.0);
+        assert!(!machine.cpu_model.starts_with(':'), "{machine:?}");
     }
 }

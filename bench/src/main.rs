@@ -1,22 +1,19 @@
-//! `cargo run --release -p bench -- --out bench/results [--duration 10s] [--systems ...] ...`
+//! `cargo run --release -p bench -- --name NAME [--current] [--systems ...] [--duration 10s]`
 //!
 //! Starts each chosen system, one at a time: the app on fn-host's configurations (its
-//! durability modes, a baseline binary, instance reuse 1, databases on libSQL, two hosts
-//! behind HAProxy), then each reference (Spin, Tornado, native axum); seeds each through its
-//! public API, drives oha against every scenario and writes results.json, results.md and
-//! chart.png.
+//! durability modes, a baseline binary, instance reuse 1, databases on libSQL behind HAProxy),
+//! then each reference (Spin, wasmtime serve, Tornado, native axum); seeds each through its
+//! public API, drives oha against every scenario and writes results.json and results.md into
+//! bench/results/<date>-<name>/, and the index of runs beside them.
 
 mod cli;
-mod launch;
-mod libsql;
 mod load;
 mod machine;
-mod probe;
 mod report;
-mod rss;
+mod results;
 mod runner;
 mod scenarios;
-mod setup;
+mod start;
 mod system;
 
 use clap::Parser;
@@ -24,33 +21,30 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let opts = cli::Opts::parse();
-    let report = match runner::run(&opts) {
-        Ok(report) => report,
+    let results = testkit::repo_root().join("bench/results");
+    let outcome = match opts.index_only {
+        true => results::write_index(&results).map(|_| true),
+        false => runner::run(&opts).and_then(|report| {
+            let folder = results.join(results::folder_name(report.generated_unix, &opts.name));
+            report.write(&folder)?;
+            println!("{}", report.markdown());
+            eprintln!("wrote {}", folder.display());
+            results::write_index(&results)?;
+            if !report.problems.is_empty() {
+                eprintln!(
+                    "{} problems (see Notes in the report)",
+                    report.problems.len()
+                );
+            }
+            Ok(report.problems.is_empty())
+        }),
+    };
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(error) => {
             eprintln!("error: {error:#}");
-            return ExitCode::FAILURE;
+            ExitCode::FAILURE
         }
-    };
-    let written = match report.write(&opts.out) {
-        Ok(written) => written,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    println!("{}", report.markdown());
-    eprintln!("wrote {}", written.json.display());
-    eprintln!("wrote {}", written.markdown.display());
-    if let Some(chart) = &written.chart {
-        eprintln!("wrote {}", chart.display());
-    }
-    if report.problems.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        eprintln!(
-            "{} problems (see Notes in the report)",
-            report.problems.len()
-        );
-        ExitCode::FAILURE
     }
 }

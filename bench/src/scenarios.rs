@@ -1,6 +1,5 @@
 //! The requests measured, the same for every system.
 
-use crate::launch::Ports;
 use api_model::UserId;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -16,8 +15,29 @@ pub enum Service {
     Listings,
     Users,
     Public,
-    /// The trivial component (host only): what instantiate-and-respond costs.
+    /// The trivial component (`bench/trivial`): what instantiate-and-respond costs.
     Floor,
+    /// The trivial component calling another twice through service chaining.
+    ChainedFloor,
+}
+
+/// Where a system serves each service: one URL on a host, one per service on a reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Urls {
+    pub listings: String,
+    pub users: String,
+    pub public: String,
+}
+
+impl Urls {
+    /// Every service at `url`.
+    pub fn all(url: &str) -> Urls {
+        Urls {
+            listings: url.to_string(),
+            users: url.to_string(),
+            public: url.to_string(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -26,7 +46,7 @@ pub struct Scenario {
     pub id: &'static str,
     /// What the table shows.
     pub title: &'static str,
-    /// Short label for the chart.
+    /// Short label, for a list of scenarios.
     pub short: &'static str,
     pub service: Service,
     shape: Shape,
@@ -120,18 +140,18 @@ pub const ALL: &[Scenario] = &[
     },
     Scenario {
         id: FLOOR,
-        title: "GET /guest/hello (trivial component)",
+        title: "GET /hello (trivial component)",
         short: "floor",
         service: Service::Floor,
-        shape: Shape::Fixed("/guest/hello"),
+        shape: Shape::Fixed("/hello"),
         scale: false,
     },
     Scenario {
         id: FLOOR_CHAINED,
-        title: "GET /guest/fetch (trivial component calling another twice)",
+        title: "GET /chained (trivial component calling another twice)",
         short: "floor chained",
-        service: Service::Floor,
-        shape: Shape::Fixed("/guest/fetch?url=http://hidden.spin.internal/hello&times=2"),
+        service: Service::ChainedFloor,
+        shape: Shape::Fixed("/chained"),
         scale: false,
     },
 ];
@@ -156,9 +176,9 @@ pub enum Requests {
 }
 
 impl Scenario {
-    /// An API scenario (everything but the floor).
+    /// An API scenario (everything but the floors).
     pub fn is_api(&self) -> bool {
-        self.service != Service::Floor
+        self.floor().is_some()
     }
 
     /// The trivial scenario this one is compared with: the chained one for the public API,
@@ -167,24 +187,23 @@ impl Scenario {
         match self.service {
             Service::Listings | Service::Users => Some(FLOOR),
             Service::Public => Some(FLOOR_CHAINED),
-            Service::Floor => None,
+            Service::Floor | Service::ChainedFloor => None,
         }
     }
 
-    /// The requests for a system on `ports` whose users have `user_ids`; the same `seed`
+    /// The requests for a system at `urls` whose users have `user_ids`; the same `seed`
     /// gives every system the same sequence of ids and bodies.
     pub fn requests(
         &self,
-        ports: &Ports,
+        urls: &Urls,
         user_ids: &[UserId],
         seed: u64,
     ) -> Result<Requests, String> {
-        let port = match self.service {
-            Service::Listings => ports.listings,
-            Service::Users => ports.users,
-            Service::Public | Service::Floor => ports.public,
+        let base = match self.service {
+            Service::Listings => &urls.listings,
+            Service::Users => &urls.users,
+            Service::Public | Service::Floor | Service::ChainedFloor => &urls.public,
         };
-        let base = format!("http://127.0.0.1:{port}");
         let seed = seed ^ hash(self.id);
         if user_ids.is_empty()
             && matches!(self.shape, Shape::RandomUser(_) | Shape::NewListings(..))
@@ -201,27 +220,23 @@ impl Scenario {
                 });
                 Ok(Requests::Urls(urls.collect()))
             }
-            Shape::NewUsers(path, encoding) => {
-                let plan = seed::Plan::generate(seed, VARIANTS, 0);
-                let bodies = plan
-                    .users
-                    .iter()
-                    .map(|name| seed::user_body(name, encoding));
+            Shape::NewUsers(path, encoding) | Shape::NewListings(path, encoding) => {
+                let bodies: Result<_, _> = match self.shape {
+                    Shape::NewUsers(..) => (seed::Plan::generate(seed, VARIANTS, 0).users.iter())
+                        .map(|name| seed::user_body(name, encoding))
+                        .collect(),
+                    _ => (seed::Plan::generate(seed, user_ids.len(), VARIANTS)
+                        .listings
+                        .iter())
+                    .map(|listing| {
+                        seed::listing_body(user_ids[listing.user_index], listing, encoding)
+                    })
+                    .collect(),
+                };
                 Ok(Requests::Bodies {
                     url: format!("{base}{path}"),
                     content_type: encoding.content_type(),
-                    bodies: bodies.collect::<Result<_, _>>()?,
-                })
-            }
-            Shape::NewListings(path, encoding) => {
-                let plan = seed::Plan::generate(seed, user_ids.len(), VARIANTS);
-                let bodies = plan.listings.iter().map(|listing| {
-                    seed::listing_body(user_ids[listing.user_index], listing, encoding)
-                });
-                Ok(Requests::Bodies {
-                    url: format!("{base}{path}"),
-                    content_type: encoding.content_type(),
-                    bodies: bodies.collect::<Result<_, _>>()?,
+                    bodies: bodies?,
                 })
             }
         }
@@ -239,125 +254,83 @@ fn hash(text: &str) -> u64 {
 mod tests {
     use super::*;
 
-    const PORTS: Ports = Ports {
-        listings: 1,
-        users: 2,
-        public: 3,
-    };
+    fn requests(id: &str, users: &[i64]) -> Result<Requests, String> {
+        let urls = Urls {
+            listings: "http://l".into(),
+            users: "http://u".into(),
+            public: "http://p".into(),
+        };
+        let users: Vec<UserId> = users
+            .iter()
+            .filter_map(|id| UserId::new(*id).ok())
+            .collect();
+        let scenario = by_id(id).ok_or("no such scenario")?;
+        let requests = scenario.requests(&urls, &users, 42)?;
+        assert_eq!(
+            Ok(&requests),
+            scenario.requests(&urls, &users, 42).as_ref(),
+            "reproducible"
+        );
+        Ok(requests)
+    }
 
     #[test]
-    fn ids_are_unique_and_found() {
-        for scenario in ALL {
-            assert_eq!(by_id(scenario.id).map(|s| s.title), Some(scenario.title));
-        }
+    fn ids_are_unique() {
         let mut ids: Vec<_> = ALL.iter().map(|s| s.id).collect();
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), ALL.len());
-        assert!(by_id("nope").is_none());
-    }
-
-    fn user_ids(ids: &[i64]) -> Vec<UserId> {
-        ids.iter().map(|id| UserId::new(*id).unwrap()).collect()
     }
 
     #[test]
-    fn urls_go_to_the_right_service() {
-        let ids = user_ids(&[7, 8, 9]);
-        let listings = by_id("listings_page10").map(|s| s.requests(&PORTS, &ids, 1));
-        assert_eq!(
-            listings,
-            Some(Ok(Requests::Url(
-                "http://127.0.0.1:1/listings?page_size=10".into()
-            )))
+    fn each_goes_to_its_service_with_the_seeded_users() -> Result<(), String> {
+        let fixed = Requests::Url("http://l/listings?page_size=10".into());
+        assert_eq!(requests("listings_page10", &[7])?, fixed);
+        let Requests::Urls(urls) = requests("user_by_id", &[7, 8])? else {
+            return Err("user_by_id has random URLs".into());
+        };
+        assert!(
+            urls.iter()
+                .all(|url| url == "http://u/users/7" || url == "http://u/users/8")
         );
-        let Some(Ok(Requests::Urls(urls))) =
-            by_id("user_by_id").map(|s| s.requests(&PORTS, &ids, 1))
-        else {
-            panic!("user_by_id has random URLs");
-        };
         assert_eq!(urls.len(), VARIANTS);
-        assert!(urls.iter().all(|u| {
-            ["7", "8", "9"]
-                .iter()
-                .any(|id| *u == format!("http://127.0.0.1:2/users/{id}"))
-        }));
-    }
-
-    /// The bodies of a write scenario, checked to be reproducible.
-    fn bodies(id: &str, ids: &[UserId]) -> (String, &'static str, Vec<String>) {
-        let Some(scenario) = by_id(id) else {
-            panic!("missing scenario {id}");
-        };
-        let first = scenario.requests(&PORTS, ids, 42);
-        assert_eq!(first, scenario.requests(&PORTS, ids, 42));
-        let Ok(Requests::Bodies {
-            url,
-            content_type,
-            bodies,
-        }) = first
-        else {
-            panic!("{id} has bodies: {first:?}");
-        };
-        assert_eq!(bodies.len(), VARIANTS);
-        (url, content_type, bodies)
-    }
-
-    #[test]
-    fn public_listings_are_valid_json_and_reproducible() {
-        let ids = user_ids(&[4, 5]);
-        let (url, content_type, bodies) = bodies("public_create_listing", &ids);
-        assert_eq!(url, "http://127.0.0.1:3/public-api/listings");
-        assert_eq!(content_type, "application/json");
-        for body in bodies.iter().take(100) {
-            let value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-            assert!(matches!(value["user_id"].as_i64(), Some(4 | 5)), "{body}");
-            assert!(value["price"].as_i64().unwrap_or(0) > 0);
-            assert!(matches!(
-                value["listing_type"].as_str(),
-                Some("rent" | "sale")
-            ));
-        }
-    }
-
-    #[test]
-    fn the_services_get_forms() {
-        let ids = user_ids(&[4, 5]);
-        let (url, content_type, users) = bodies("users_create", &[]);
-        assert_eq!(url, "http://127.0.0.1:2/users");
-        assert_eq!(content_type, "application/x-www-form-urlencoded");
-        for body in users.iter().take(100) {
-            let fields: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
-                .into_owned()
-                .collect();
-            assert!(
-                matches!(&fields[..], [(name, value)] if name == "name" && value.contains(' ')),
-                "{body}"
+        for (id, to, content_type) in [
+            (
+                "users_create",
+                "http://u/users",
+                "application/x-www-form-urlencoded",
+            ),
+            (
+                "listings_create",
+                "http://l/listings",
+                "application/x-www-form-urlencoded",
+            ),
+            (
+                "public_create_listing",
+                "http://p/public-api/listings",
+                "application/json",
+            ),
+        ] {
+            let Requests::Bodies {
+                url,
+                content_type: sent,
+                bodies,
+            } = requests(id, &[4])?
+            else {
+                return Err(format!("{id} has bodies"));
+            };
+            assert_eq!(
+                (url.as_str(), sent, bodies.len()),
+                (to, content_type, VARIANTS)
             );
+            if id != "users_create" {
+                assert!(bodies.iter().all(|body| body.contains("user_id")), "{id}");
+            }
         }
-        let (url, content_type, listings) = bodies("listings_create", &ids);
-        assert_eq!(url, "http://127.0.0.1:1/listings");
-        assert_eq!(content_type, "application/x-www-form-urlencoded");
-        for body in listings.iter().take(100) {
-            let fields: std::collections::HashMap<String, String> =
-                form_urlencoded::parse(body.as_bytes())
-                    .into_owned()
-                    .collect();
-            assert!(matches!(fields["user_id"].as_str(), "4" | "5"), "{body}");
-            assert!(
-                matches!(fields["listing_type"].as_str(), "rent" | "sale"),
-                "{body}"
-            );
-            assert!(
-                fields["price"].parse::<i64>().is_ok_and(|price| price > 0),
-                "{body}"
-            );
-        }
-    }
-
-    #[test]
-    fn listings_need_users() {
-        let listings = by_id("listings_create").map(|s| s.requests(&PORTS, &[], 1));
-        assert!(matches!(listings, Some(Err(_))));
+        assert!(
+            requests("listings_create", &[]).is_err(),
+            "listings need users"
+        );
+        Ok(())
     }
 }

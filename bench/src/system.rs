@@ -1,4 +1,4 @@
-//! The systems a run can measure. Their order here is the order of every table and chart.
+//! The systems a run can measure. Their order here is the order of every table.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,12 +15,14 @@ pub enum System {
     /// The same with a fresh instance for every request (`--max-instance-reuse-count 1`).
     #[serde(rename = "fn-host-reuse1")]
     FnHostReuse1,
-    /// One fn-host with both databases on sqld, one sqld per database.
+    /// One fn-host with both databases on sqld (one per database), behind HAProxy.
     FnHostLibsql,
-    /// Two fn-host processes over the same sqld servers, HAProxy in front.
+    /// Two fn-host processes over the same sqld servers, behind HAProxy.
     FnHostLibsqlBalanced,
     /// The same components and runtime config on the Spin CLI, `spin up` with its defaults.
     Spin,
+    /// wasmtime's own `wasmtime serve`, serving the trivial component: the engine's floor.
+    WasmtimeServe,
     /// The seed's own Python/Tornado stack (`<anchors>/tornado`).
     Tornado,
     /// A native axum build of the same three-service design (`<anchors>/native-axum`).
@@ -29,7 +31,7 @@ pub enum System {
 
 impl System {
     /// Every system, in display order.
-    pub const ALL: [System; 9] = [
+    pub const ALL: [System; 10] = [
         System::FnHost,
         System::FnHostProcess,
         System::Baseline,
@@ -37,22 +39,15 @@ impl System {
         System::FnHostLibsql,
         System::FnHostLibsqlBalanced,
         System::Spin,
+        System::WasmtimeServe,
         System::Tornado,
         System::Native,
     ];
 
-    /// What another program serves: each gives every other system a `× <label>` column.
-    pub const COMPARED_WITH: [System; 4] = [
-        System::Baseline,
-        System::Spin,
-        System::Tornado,
-        System::Native,
-    ];
-
-    /// Issue 7's comparison: the durable default, the weaker mode, the code before.
+    /// The durability comparison: the durable default, the weaker mode, the code before.
     pub const DURABILITY: [System; 3] = [System::FnHost, System::FnHostProcess, System::Baseline];
 
-    /// Issue 13's shapes: one host on local files, one on libSQL, two on libSQL balanced.
+    /// The shapes of a deployment: one host on local files, one on libSQL, two on libSQL.
     pub const SHAPES: [System; 3] = [
         System::FnHost,
         System::FnHostLibsql,
@@ -60,7 +55,12 @@ impl System {
     ];
 
     /// The other stacks fn-host is measured against.
-    pub const REFERENCES: [System; 3] = [System::Spin, System::Tornado, System::Native];
+    pub const REFERENCES: [System; 4] = [
+        System::Spin,
+        System::WasmtimeServe,
+        System::Tornado,
+        System::Native,
+    ];
 
     /// As the JSON, `--systems` and file names spell it.
     pub fn id(self) -> &'static str {
@@ -72,21 +72,23 @@ impl System {
             System::FnHostLibsql => "fn-host-libsql",
             System::FnHostLibsqlBalanced => "fn-host-libsql-balanced",
             System::Spin => "spin",
+            System::WasmtimeServe => "wasmtime-serve",
             System::Tornado => "tornado",
             System::Native => "native",
         }
     }
 
-    /// As tables and the chart show it (the baseline shows the label it was given).
+    /// As the tables show it (the baseline shows the label it was given).
     pub fn label(self) -> &'static str {
         match self {
             System::FnHost => "fn-host",
             System::FnHostProcess => "fn-host, durability process",
             System::Baseline => "fn-host baseline",
             System::FnHostReuse1 => "fn-host (reuse 1)",
-            System::FnHostLibsql => "fn-host on libSQL",
+            System::FnHostLibsql => "fn-host on libSQL + HAProxy",
             System::FnHostLibsqlBalanced => "2 × fn-host on libSQL + HAProxy",
             System::Spin => "Spin",
+            System::WasmtimeServe => "wasmtime serve",
             System::Tornado => "Tornado",
             System::Native => "native axum",
         }
@@ -102,14 +104,21 @@ impl System {
         }
     }
 
-    /// A configuration of this repository's host whose floor (the trivial component on the
-    /// same configuration) is measured: the ones that differ in how instances are made.
-    pub fn has_floor(self) -> bool {
-        matches!(self, System::FnHost | System::FnHostReuse1)
+    /// Whether it serves the app (wasmtime serve serves only the trivial component).
+    pub fn serves_app(self) -> bool {
+        self != System::WasmtimeServe
     }
 
-    /// Memory at start, at the end of each load and after it settles is tracked (issue 10's
-    /// bound: what fn-host gives back after load, beside Spin).
+    /// Whether the trivial component is measured on it: the host configurations that differ
+    /// in how instances are made, and wasmtime serve beside them.
+    pub fn has_floor(self) -> bool {
+        matches!(
+            self,
+            System::FnHost | System::FnHostReuse1 | System::WasmtimeServe
+        )
+    }
+
+    /// Whether memory is measured again `--settle` after each load (what a host gives back).
     pub fn tracks_memory_after_load(self) -> bool {
         matches!(self, System::FnHost | System::Spin)
     }
@@ -155,35 +164,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_what_the_json_says() {
+    fn ids_order_and_lists() -> serde_json::Result<()> {
         for system in System::ALL {
-            let json = serde_json::to_string(&system).unwrap();
-            assert_eq!(json, format!("\"{}\"", system.id()));
+            assert_eq!(
+                serde_json::to_value(system)?,
+                system.id(),
+                "as the JSON spells it"
+            );
         }
-    }
-
-    #[test]
-    fn lists_of_systems() {
-        assert_eq!(
-            System::parse_list("native, Spin,fn-host,spin"),
-            Ok(vec![System::FnHost, System::Spin, System::Native])
-        );
-        assert_eq!(
-            System::parse_list("baseline,durability"),
-            Ok(System::DURABILITY.to_vec())
-        );
-        assert_eq!(System::parse_list("shapes"), Ok(System::SHAPES.to_vec()));
-        assert_eq!(System::parse_list("all"), Ok(System::ALL.to_vec()));
         assert!(
-            System::parse_list("fn-host,axum")
-                .is_err_and(|error| error.contains("unknown system \"axum\""))
+            System::ALL.is_sorted(),
+            "display order is the declared order"
         );
-    }
-
-    #[test]
-    fn display_order_is_the_declared_order() {
-        let mut sorted = System::ALL;
-        sorted.sort();
-        assert_eq!(sorted, System::ALL);
+        let listed = System::parse_list("native, Spin,fn-host,durability");
+        let durability = [System::FnHost, System::FnHostProcess, System::Baseline];
+        assert_eq!(
+            listed,
+            Ok([&durability[..], &[System::Spin, System::Native]].concat())
+        );
+        assert!(System::parse_list("fn-host,axum").is_err_and(|e| e.contains("\"axum\"")));
+        Ok(())
     }
 }

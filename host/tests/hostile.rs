@@ -6,12 +6,12 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
-use support::{Client, Host, repo_app};
+use support::{Client, Host, Reply, http, read_reply, repo_app};
 
 /// The most resident memory the host may use under any attack.
 const MAX_RSS_MB: u64 = 150;
@@ -94,23 +94,18 @@ impl App {
         self.host.rss_bytes() / 1_000_000
     }
 
-    /// One request on a new connection: its status line, headers and body, and how long it took.
-    fn probe(&self, path: &str) -> (String, Duration) {
+    /// `GET path` on a new connection: the reply, and how long it took.
+    fn probe(&self, path: &str) -> (Reply, Duration) {
         let start = Instant::now();
-        let mut stream = self.connect();
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        (read_to_end(&mut stream), start.elapsed())
+        let request = http::Request::get(path).body(Vec::new()).unwrap();
+        (self.host.send_raw(request), start.elapsed())
     }
 
     /// Health and the user answer 200 right now.
     fn assert_serves_normally(&self) {
         for path in ["/.well-known/spin/health", self.user_path.as_str()] {
             let (reply, _) = self.probe(path);
-            assert!(reply.starts_with("HTTP/1.1 200"), "{path}: {reply}");
+            assert_eq!(reply.status, 200, "{path}: {reply:?}");
         }
     }
 
@@ -167,9 +162,9 @@ impl App {
             "{name}: the attack ended before any probe"
         );
         for (path, reply, took) in &probes {
-            assert!(
-                reply.starts_with("HTTP/1.1 200"),
-                "{name}: {path} during the attack: {reply}"
+            assert_eq!(
+                reply.status, 200,
+                "{name}: {path} during the attack: {reply:?}"
             );
             assert!(
                 *took < MAX_LATENCY,
@@ -192,14 +187,27 @@ fn warm_compile_cache() {
     WARM.get_or_init(|| drop(repo_app().start()));
 }
 
-/// Everything the server sends until it closes the connection (or 10 s pass).
-fn read_to_end(stream: &mut TcpStream) -> String {
+/// The next reply on `stream`, a connection that stays open (10 s at most).
+fn next_reply(stream: &TcpStream) -> Reply {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let mut reply = Vec::new();
-    let _ = stream.read_to_end(&mut reply);
-    String::from_utf8_lossy(&reply).into_owned()
+    read_reply(&mut BufReader::new(stream)).expect("a reply")
+}
+
+/// The reply on `stream` after which the server closes it (10 s at most).
+fn last_reply(stream: &TcpStream) -> Reply {
+    let reply = next_reply(stream);
+    assert!(closed(stream), "the connection stayed open after {reply:?}");
+    reply
+}
+
+/// Whether the server closed `stream` (within 10 s) without sending anything more.
+fn closed(mut stream: &TcpStream) -> bool {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    matches!(stream.read(&mut [0u8; 1]), Ok(0))
 }
 
 /// The head of a form POST to the user service whose body has not been sent yet.
@@ -235,66 +243,34 @@ fn bodies_trickled_in_one_byte_chunks_cost_about_their_size() {
             .iter_mut()
             .map(|stream| {
                 stream.write_all(b"0\r\n\r\n").unwrap();
-                read_to_end_of_reply(stream)
+                next_reply(stream)
             })
             .collect::<Vec<_>>()
     });
     // Each body arrived whole and reached the user service, which refuses it (no `name`).
     for reply in &replies {
-        assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
-        assert!(reply.contains(r#""result":false"#), "{reply}");
+        assert_eq!(reply.status, 400, "{reply:?}");
+        assert!(reply.body.contains(r#""result":false"#), "{reply:?}");
     }
     app.assert_serves_normally();
-}
-
-/// One reply on a connection that stays open (keep-alive): read up to its declared length.
-fn read_to_end_of_reply(stream: &mut TcpStream) -> String {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut reply = Vec::new();
-    let mut buffer = [0u8; 4096];
-    loop {
-        let text = String::from_utf8_lossy(&reply).into_owned();
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let length = head
-                .lines()
-                .find_map(|line| {
-                    line.to_ascii_lowercase()
-                        .strip_prefix("content-length: ")?
-                        .parse()
-                        .ok()
-                })
-                .unwrap_or(0);
-            if body.len() >= length {
-                return text;
-            }
-        }
-        match stream.read(&mut buffer) {
-            Ok(0) | Err(_) => return text,
-            Ok(n) => reply.extend_from_slice(&buffer[..n]),
-        }
-    }
 }
 
 #[test]
 fn bodies_that_never_finish_get_408_at_the_deadline_and_the_connection_closes() {
     let app = App::start(&["--request-body-timeout", "2s"]);
     let started = Instant::now();
-    let mut attackers = app.unfinished_bodies(ATTACKERS);
+    let attackers = app.unfinished_bodies(ATTACKERS);
     let (replies, _) = app.under_attack("unfinished bodies", || {
-        attackers.iter_mut().map(read_to_end).collect::<Vec<_>>()
+        attackers.iter().map(last_reply).collect::<Vec<_>>()
     });
     let took = started.elapsed();
-    // `read_to_end` returned: the host answered and closed every connection.
+    // The host answered and closed every connection.
     for reply in &replies {
-        assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
-        assert!(reply.contains("connection: close"), "{reply}");
-        assert!(
-            reply.ends_with(
-                r#"{"errors":["the request body did not arrive within 2s"],"result":false}"#
-            ),
-            "{reply}"
+        assert_eq!(reply.status, 408, "{reply:?}");
+        assert_eq!(reply.header("connection"), Some("close"), "{reply:?}");
+        assert_eq!(
+            reply.body,
+            r#"{"errors":["the request body did not arrive within 2s"],"result":false}"#
         );
     }
     assert!(
@@ -352,24 +328,22 @@ fn at_the_limit_with_every_connection_busy_health_still_answers() {
         "3s",
     ]);
     // Every slot busy with a request whose body never comes.
-    let mut busy = app.unfinished_bodies(LIMIT);
+    let busy = app.unfinished_bodies(LIMIT);
     std::thread::sleep(Duration::from_millis(200));
     let (health, took) = app.probe("/.well-known/spin/health");
     println!("busy limit: health answered in {took:.1?}");
-    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert_eq!(health.status, 200, "{health:?}");
     assert!(took < MAX_LATENCY, "health took {took:?}");
     let (refused, _) = app.probe(&app.user_path);
-    assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
-    assert!(refused.contains("retry-after: 1"), "{refused}");
-    assert!(
-        refused.ends_with(
-            r#"{"errors":["the server is at its connection limit; try again shortly"],"result":false}"#
-        ),
-        "{refused}"
+    assert_eq!(refused.status, 503, "{refused:?}");
+    assert_eq!(refused.header("retry-after"), Some("1"), "{refused:?}");
+    assert_eq!(
+        refused.body,
+        r#"{"errors":["the server is at its connection limit; try again shortly"],"result":false}"#
     );
     // The busy ones end at their body deadline; then the slots are free again.
-    for stream in &mut busy {
-        assert!(read_to_end(stream).starts_with("HTTP/1.1 408"));
+    for stream in &busy {
+        assert_eq!(last_reply(stream).status, 408);
     }
     app.assert_serves_normally();
 }
@@ -383,10 +357,10 @@ fn a_connection_idle_past_the_keep_alive_timeout_is_closed() {
         "GET /.well-known/spin/health HTTP/1.1\r\nHost: client\r\n\r\n"
     )
     .unwrap();
-    assert!(read_to_end_of_reply(&mut stream).starts_with("HTTP/1.1 200"));
+    assert_eq!(next_reply(&stream).status, 200);
     let idle = Instant::now();
     // Kept open for the next request...
-    assert_eq!(read_to_end(&mut stream), "", "closed without a reply");
+    assert!(closed(&stream), "closed without a reply");
     // ...until the timeout.
     let kept = idle.elapsed();
     assert!(

@@ -127,21 +127,8 @@ impl Host {
 
     /// The host process's resident memory (VmRSS), in bytes (its main process only).
     pub fn rss_bytes(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.process.id()))
-            .expect("read the host's /proc status");
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| {
-                value
-                    .trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-            })
-            .expect("VmRSS in /proc status")
-            * 1024
+        let kib = crate::memory::status_kib(self.process.id(), "VmRSS");
+        kib.expect("VmRSS in the host's /proc status") * 1024
     }
 
     /// Kills the host without warning (SIGKILL), as a crash would, and waits until it is gone;

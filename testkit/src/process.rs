@@ -104,9 +104,9 @@ impl Drop for Process {
     }
 }
 
-/// A server program (sqld, HAProxy) with its output in a log file; a test that fails while it
-/// runs prints the end of that log.
-pub(crate) struct Daemon {
+/// A server program (sqld, HAProxy, `wasmtime serve`) with its output in a log file, killed
+/// when dropped; a test that fails while it runs prints the end of that log.
+pub struct Daemon {
     process: Process,
     log: PathBuf,
 }

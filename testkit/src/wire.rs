@@ -1,6 +1,7 @@
 //! HTTP/1.1 on a bare socket, for what a client library would not send or would not wait
-//! for: any header bytes, a body the server refuses while it is still being written. Used by
-//! [`Host::send_raw`] and the recording proxy.
+//! for: any header bytes, a body the server refuses while it is still being written, a reply on
+//! a connection a test holds open ([`read_reply`]). Used by [`Host::send_raw`] and the
+//! recording proxy.
 
 use crate::client::Reply;
 use crate::host::Host;
@@ -22,23 +23,40 @@ impl Host {
         // Write errors are expected when the server answers early; the answer tells.
         let written = std::thread::spawn(move || writer.write_all(&bytes));
         let mut reader = BufReader::new(stream);
-        let (status_line, headers) = read_head(&mut reader).expect("read the answer's head");
-        let body = match head_only {
-            true => Vec::new(), // a HEAD answer has only headers, whatever its content-length
-            false => read_body(&mut reader, &headers, true).expect("read the answer's body"),
+        let reply = match head_only {
+            // A HEAD answer has only headers, whatever its content-length.
+            true => read_head(&mut reader).and_then(|(status_line, headers)| {
+                Ok(Reply {
+                    status: status_code(&status_line)?,
+                    headers,
+                    body: String::new(),
+                })
+            }),
+            false => read_reply(&mut reader),
         };
         let _ = written.join();
-        let status = status_line
-            .split(' ')
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .unwrap_or_else(|| panic!("not a status line: {status_line:?}"));
-        Reply {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }
+        reply.expect("read the answer")
     }
+}
+
+/// One response from `reader`: its head, and its body as its framing says (to the end of the
+/// connection when it has none). Reads no further, so a keep-alive connection can go on.
+pub fn read_reply(reader: &mut impl BufRead) -> std::io::Result<Reply> {
+    let (status_line, headers) = read_head(reader)?;
+    let body = read_body(reader, &headers, true)?;
+    Ok(Reply {
+        status: status_code(&status_line)?,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+fn status_code(status_line: &str) -> std::io::Result<u16> {
+    let code = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok());
+    code.ok_or_else(|| std::io::Error::other(format!("not a status line: {status_line:?}")))
 }
 
 fn encode(request: &http::Request<Vec<u8>>, authority: &str) -> Vec<u8> {

@@ -1,6 +1,7 @@
 //! Targets for fn-host, read from a TOML file (`bench/targets.toml`) and checked against one
-//! run's numbers. A target names its scenarios, a metric, optionally a reference to divide
-//! by, and a bound; over several scenarios it is met when the worst of them is.
+//! run's numbers. A target names its scenarios, a metric, whether it is relative to the
+//! scenario's floor (the trivial component on the same host), and a bound; over several
+//! scenarios it is met when the worst of them is.
 
 use super::{ScenarioReport, SizeReport, SystemReport, mib};
 use crate::scenarios::{self, Scenario};
@@ -17,8 +18,10 @@ pub struct Targets(Vec<Target>);
 struct Target {
     scenarios: Vec<&'static Scenario>,
     metric: Metric,
-    /// A reference whose number for the same scenario divides fn-host's.
-    against: Option<System>,
+    /// Divided by the same metric of the scenario's floor on fn-host.
+    of_floor: bool,
+    /// Checked only in a run with this many connections.
+    connections: Option<u32>,
     bound: Bound,
 }
 
@@ -41,13 +44,20 @@ enum Bound {
     AtMost(f64),
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Against {
+    Floor,
+}
+
 /// One `[[target]]` as written.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TargetToml {
     scenarios: Vec<String>,
     metric: Metric,
-    against: Option<System>,
+    against: Option<Against>,
+    connections: Option<u32>,
     at_least: Option<f64>,
     at_most: Option<f64>,
 }
@@ -66,9 +76,6 @@ pub struct TargetCheck {
     pub measured: String,
     /// `None` when a number it needs was not measured.
     pub met: Option<bool>,
-    /// The same ratio with fn-host's trivial component in place of the app (for the scenario
-    /// shown): what an app that does nothing reaches on this host configuration.
-    pub ceiling: Option<String>,
 }
 
 impl Targets {
@@ -80,9 +87,7 @@ impl Targets {
 
     fn parse(text: &str) -> Result<Targets> {
         let file: TargetsToml = toml::from_str(text)?;
-        file.target
-            .into_iter()
-            .enumerate()
+        (file.target.into_iter().enumerate())
             .map(|(index, target)| {
                 Target::new(target).with_context(|| format!("target {}", index + 1))
             })
@@ -90,26 +95,28 @@ impl Targets {
             .map(Targets)
     }
 
-    pub fn check(&self, size: &SizeReport) -> Vec<TargetCheck> {
-        self.0.iter().map(|target| target.check(size)).collect()
+    /// Each target against fn-host's numbers in `size`, from a run with `connections`.
+    pub fn check(&self, size: &SizeReport, connections: u32) -> Vec<TargetCheck> {
+        (self.0.iter())
+            .map(|target| target.check(size, connections))
+            .collect()
     }
 }
 
 impl Target {
     fn new(written: TargetToml) -> Result<Target> {
-        let scenarios = written
-            .scenarios
-            .iter()
+        let scenarios = (written.scenarios.iter())
             .map(|id| scenarios::by_id(id).with_context(|| format!("unknown scenario {id:?}")))
             .collect::<Result<Vec<_>>>()?;
         if scenarios.is_empty() {
             bail!("no scenarios");
         }
-        if written
-            .against
-            .is_some_and(|against| !System::COMPARED_WITH.contains(&against))
-        {
-            bail!("against must be baseline, spin, tornado or native");
+        let of_floor = written.against == Some(Against::Floor);
+        if of_floor && !matches!(written.metric, Metric::RequestsPerSec | Metric::P99Ms) {
+            bail!("only req/s and p99 ms are measured against the floor");
+        }
+        if of_floor && scenarios.iter().any(|s| s.floor().is_none()) {
+            bail!("a floor has no floor");
         }
         let bound = match (written.at_least, written.at_most) {
             (Some(least), None) => Bound::AtLeast(least),
@@ -119,16 +126,24 @@ impl Target {
         Ok(Target {
             scenarios,
             metric: written.metric,
-            against: written.against,
+            of_floor,
+            connections: written.connections,
             bound,
         })
     }
 
-    fn check(&self, size: &SizeReport) -> TargetCheck {
-        let measured: Vec<(f64, &Scenario)> = self
-            .scenarios
-            .iter()
-            .filter_map(|scenario| Some((self.value(size, scenario.id, scenario)?, *scenario)))
+    fn check(&self, size: &SizeReport, connections: u32) -> TargetCheck {
+        let unmeasured = |why: String| TargetCheck {
+            target: self.describe(),
+            measured: why,
+            met: None,
+        };
+        if let Some(wanted) = self.connections.filter(|wanted| *wanted != connections) {
+            return unmeasured(format!("not in this run (one with --connections {wanted})"));
+        }
+        let fn_host = size.system(System::FnHost);
+        let measured: Vec<(f64, &Scenario)> = (self.scenarios.iter())
+            .filter_map(|scenario| Some((self.value(fn_host?, scenario)?, *scenario)))
             .collect();
         let worst = measured.iter().copied().reduce(|a, b| match self.bound {
             Bound::AtLeast(_) if b.0 < a.0 => b,
@@ -136,64 +151,38 @@ impl Target {
             _ => a,
         });
         let Some((value, scenario)) = worst else {
-            return TargetCheck {
-                target: self.describe(size),
-                measured: "not measured".into(),
-                met: None,
-                ceiling: None,
-            };
+            return unmeasured("not measured".into());
         };
         let mut text = self.format(value);
         if self.scenarios.len() > 1 {
             text = format!("worst {text} ({})", scenario.title);
         }
         if measured.len() < self.scenarios.len() {
-            text.push_str(&format!(
-                ", {} of {} measured",
-                measured.len(),
-                self.scenarios.len()
-            ));
+            let counts = (measured.len(), self.scenarios.len());
+            text.push_str(&format!(", {} of {} measured", counts.0, counts.1));
         }
         TargetCheck {
-            target: self.describe(size),
+            target: self.describe(),
             measured: text,
             met: Some(match self.bound {
                 Bound::AtLeast(least) => value >= least,
                 Bound::AtMost(most) => value <= most,
             }),
-            ceiling: self.ceiling(size, scenario).map(|value| self.format(value)),
         }
     }
 
-    /// The value of this target for `scenario` with fn-host's number taken from scenario
-    /// `measured` (the scenario itself, or the trivial component's): over the reference's
-    /// number for `scenario` when the target has one.
-    fn value(&self, size: &SizeReport, measured: &str, scenario: &Scenario) -> Option<f64> {
-        let of = |system, id| {
-            let system = size.system(system)?;
-            self.metric.of(system, system.scenario(id)?)
-        };
-        let mine = of(System::FnHost, measured)?;
-        match self.against {
-            Some(reference) => {
-                Some(mine / of(reference, scenario.id).filter(|theirs| *theirs > 0.0)?)
-            }
-            None => Some(mine),
+    /// fn-host's value for `scenario`: over its floor's when the target says so.
+    fn value(&self, fn_host: &SystemReport, scenario: &Scenario) -> Option<f64> {
+        let of = |id| self.metric.of(fn_host, fn_host.scenario(id)?);
+        let mine = of(scenario.id)?;
+        match self.of_floor {
+            true => Some(mine / of(scenario.floor()?).filter(|floor| *floor > 0.0)?),
+            false => Some(mine),
         }
     }
 
-    /// The value with the trivial component in place of the app, for a speed target against
-    /// another system.
-    fn ceiling(&self, size: &SizeReport, scenario: &Scenario) -> Option<f64> {
-        let speed = matches!(self.metric, Metric::RequestsPerSec | Metric::P99Ms);
-        if !speed || self.against.is_none() {
-            return None;
-        }
-        self.value(size, scenario.floor()?, scenario)
-    }
-
-    /// E.g. "GET /users/{id}: req/s ≥ 0.45× native axum's".
-    fn describe(&self, size: &SizeReport) -> String {
+    /// E.g. "GET /users/{id}: req/s ≥ 0.85× its floor's".
+    fn describe(&self) -> String {
         let scenarios = match self.scenarios.as_slice() {
             [one] => one.title.to_string(),
             many => many.iter().map(|s| s.short).collect::<Vec<_>>().join(", "),
@@ -202,25 +191,23 @@ impl Target {
             Bound::AtLeast(least) => ("≥", least),
             Bound::AtMost(most) => ("≤", most),
         };
+        let floor = if self.of_floor { " its floor's" } else { "" };
+        let connections =
+            (self.connections).map_or(String::new(), |n| format!(", at {n} connections"));
         let metric = self.metric.name();
-        let against = self
-            .against
-            .map(|reference| format!(" {}'s", size.label(reference)));
-        let bound = self.format(bound);
         format!(
-            "{scenarios}: {metric} {sign} {bound}{}",
-            against.unwrap_or_default()
+            "{scenarios}: {metric} {sign} {}{floor}{connections}",
+            self.format(bound)
         )
     }
 
     /// A value of this target: a ratio, or the metric in its unit.
     fn format(&self, value: f64) -> String {
-        match (self.against, self.metric) {
-            (Some(_), _) => format!("{value:.2}×"),
-            (None, Metric::RequestsPerSec) => format!("{value:.0}"),
-            (None, Metric::P99Ms) => format!("{value:.2} ms"),
-            (None, Metric::RssMb) => format!("{value:.1} MB"),
-            (None, Metric::RssAfterLoadOverStart) => format!("{value:.2}×"),
+        match (self.of_floor, self.metric) {
+            (true, _) | (_, Metric::RssAfterLoadOverStart) => format!("{value:.2}×"),
+            (false, Metric::RequestsPerSec) => format!("{value:.0}"),
+            (false, Metric::P99Ms) => format!("{value:.2} ms"),
+            (false, Metric::RssMb) => format!("{value:.1} MB"),
         }
     }
 }
@@ -239,7 +226,7 @@ impl Metric {
         match self {
             Metric::RequestsPerSec => "req/s",
             Metric::P99Ms => "p99",
-            Metric::RssMb => "RSS",
+            Metric::RssMb => "peak RSS",
             Metric::RssAfterLoadOverStart => "RSS after load ÷ at start",
         }
     }
@@ -250,168 +237,90 @@ mod tests {
     use super::*;
     use crate::report::tests::sample_size;
 
-    fn check(toml: &str) -> Vec<TargetCheck> {
-        Targets::parse(toml).unwrap().check(&sample_size())
+    /// `(target, measured, met)` of each target in `toml`, against a run with `connections`.
+    fn check(toml: &str, connections: u32) -> Vec<(String, String, Option<bool>)> {
+        let targets = Targets::parse(toml).unwrap_or_else(|e| panic!("{e:#}"));
+        let checks = targets.check(&sample_size(), connections).into_iter();
+        checks.map(|c| (c.target, c.measured, c.met)).collect()
+    }
+
+    fn row(target: &str, measured: &str, met: Option<bool>) -> (String, String, Option<bool>) {
+        (target.into(), measured.into(), met)
     }
 
     #[test]
-    fn a_ratio_to_a_reference() {
-        let [checked] = check(
-            r#"[[target]]
-               scenarios = ["listings_page10"]
-               metric = "req/s"
-               against = "native"
-               at_least = 0.5"#,
-        )
-        .try_into()
-        .unwrap();
+    fn ratios_to_the_floors_memory_and_connections() {
+        let targets = r#"
+            [[target]]
+            scenarios = ["listings_page10", "user_by_id"]
+            metric = "req/s"
+            against = "floor"
+            at_least = 0.6
+            [[target]]
+            scenarios = ["public_page10"]
+            metric = "p99 ms"
+            against = "floor"
+            at_most = 1.5
+            [[target]]
+            scenarios = ["listings_page10", "user_by_id"]
+            metric = "RSS after load / start"
+            at_most = 1.3
+            [[target]]
+            scenarios = ["user_by_id", "listings_create"]
+            metric = "RSS MB"
+            connections = 1000
+            at_most = 150"#;
+        let rss = "users/{id}, POST listings: peak RSS ≤ 150.0 MB, at 1000 connections";
+        let worst_listings = "worst 0.50× (GET /listings?page_size=10)";
         assert_eq!(
-            checked.target,
-            "GET /listings?page_size=10: req/s ≥ 0.50× native axum's"
+            check(targets, 64),
+            [
+                row(
+                    "listings p10, users/{id}: req/s ≥ 0.60× its floor's",
+                    worst_listings,
+                    Some(false)
+                ),
+                row(
+                    "GET /public-api/listings?page_size=10: p99 ≤ 1.50× its floor's",
+                    "6.25×",
+                    Some(false)
+                ),
+                row(
+                    "listings p10, users/{id}: RSS after load ÷ at start ≤ 1.30×",
+                    "worst 1.50× (GET /listings?page_size=10)",
+                    Some(false)
+                ),
+                row(rss, "not in this run (one with --connections 1000)", None),
+            ]
         );
-        assert_eq!(checked.measured, "0.50×");
-        assert_eq!(checked.met, Some(true));
-        assert_eq!(checked.ceiling.as_deref(), Some("1.00×"));
-    }
-
-    #[test]
-    fn the_public_api_is_bounded_by_the_chained_floor() {
-        let [speed, p99] = check(
-            r#"[[target]]
-               scenarios = ["public_page10"]
-               metric = "req/s"
-               against = "native"
-               at_least = 0.4
-               [[target]]
-               scenarios = ["public_page10"]
-               metric = "p99 ms"
-               against = "native"
-               at_most = 3"#,
-        )
-        .try_into()
-        .unwrap();
-        assert_eq!(
-            (speed.measured.as_str(), speed.ceiling.as_deref()),
-            ("0.30×", Some("1.50×"))
-        );
-        assert_eq!(
-            (p99.measured.as_str(), p99.ceiling.as_deref()),
-            ("5.00×", Some("0.80×"))
-        );
-    }
-
-    #[test]
-    fn several_scenarios_report_the_worst() {
-        let [p99, spin] = check(
-            r#"[[target]]
-               scenarios = ["listings_page10", "user_by_id"]
-               metric = "p99 ms"
-               against = "native"
-               at_most = 3
-               [[target]]
-               scenarios = ["listings_page10", "user_by_id", "public_page10"]
-               metric = "req/s"
-               against = "spin"
-               at_least = 4"#,
-        )
-        .try_into()
-        .unwrap();
-        assert_eq!(p99.measured, "worst 4.00× (GET /users/{id})");
-        assert_eq!(p99.met, Some(false));
-        assert_eq!(
-            spin.measured,
-            "worst 5.00× (GET /listings?page_size=10), 2 of 3 measured"
-        );
-        assert_eq!(spin.met, Some(true));
-    }
-
-    #[test]
-    fn absolute_bounds_and_what_was_not_measured() {
-        let [rss, tornado] = check(
-            r#"[[target]]
-               scenarios = ["user_by_id"]
-               metric = "RSS MB"
-               at_most = 150
-               [[target]]
-               scenarios = ["user_by_id"]
-               metric = "req/s"
-               against = "tornado"
-               at_least = 4"#,
-        )
-        .try_into()
-        .unwrap();
-        assert_eq!(rss.target, "GET /users/{id}: RSS ≤ 150.0 MB");
-        assert_eq!(rss.ceiling, None);
-        assert_eq!((rss.measured.as_str(), rss.met), ("48.8 MB", Some(true)));
-        assert_eq!(
-            (tornado.measured.as_str(), tornado.met),
-            ("not measured", None)
-        );
-    }
-
-    #[test]
-    fn memory_given_back_after_load() {
-        let [checked] = check(
-            r#"[[target]]
-               scenarios = ["listings_page10", "user_by_id"]
-               metric = "RSS after load / start"
-               at_most = 1.5"#,
-        )
-        .try_into()
-        .unwrap();
-        assert_eq!(
-            checked.target,
-            "listings p10, users/{id}: RSS after load ÷ at start ≤ 1.50×"
-        );
-        assert_eq!(checked.measured, "worst 1.50× (GET /listings?page_size=10)");
-        assert_eq!(checked.met, Some(true));
+        let measured = "worst 48.8 MB (GET /users/{id}), 1 of 2 measured";
+        assert_eq!(check(targets, 1000)[3], row(rss, measured, Some(true)));
     }
 
     #[test]
     fn refuses_targets_that_cannot_be_checked() {
         for (target, message) in [
-            (
-                r#"scenarios = ["nope"]
-                   metric = "req/s"
-                   at_least = 1"#,
-                "unknown scenario \"nope\"",
-            ),
-            (
-                r#"scenarios = []
-                   metric = "req/s"
-                   at_least = 1"#,
-                "no scenarios",
-            ),
-            (
-                r#"scenarios = ["user_by_id"]
-                   metric = "req/s"
-                   against = "fn-host"
-                   at_least = 1"#,
-                "against must be baseline, spin, tornado or native",
-            ),
-            (
-                r#"scenarios = ["user_by_id"]
-                   metric = "req/s"
-                   at_least = 1
-                   at_most = 2"#,
-                "give one of at_least and at_most",
-            ),
-            (
-                r#"scenarios = ["user_by_id"]
-                   metric = "qps"
-                   at_least = 1"#,
-                "unknown variant `qps`",
-            ),
+            (r#"scenarios = ["nope"]"#, "unknown scenario \"nope\""),
+            ("scenarios = []", "no scenarios"),
+            (r#"scenarios = ["floor_hello"]"#, "a floor has no floor"),
         ] {
-            let error = Targets::parse(&format!("[[target]]\n{target}")).unwrap_err();
-            let error = format!("{error:#}");
-            assert!(error.contains(message), "{error}");
+            let toml = format!(
+                "[[target]]\n{target}\nmetric = \"req/s\"\nagainst = \"floor\"\nat_least = 1"
+            );
+            let error = Targets::parse(&toml)
+                .map(|_| ())
+                .map_err(|e| format!("{e:#}"));
+            assert!(
+                error.as_ref().is_err_and(|e| e.contains(message)),
+                "{error:?}"
+            );
         }
     }
 
     #[test]
-    fn the_repository_targets_file_reads() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("targets.toml");
-        assert!(!Targets::read(&path).unwrap().0.is_empty());
+    fn the_repository_targets_file_reads() -> Result<()> {
+        let targets = Targets::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("targets.toml"))?;
+        assert_eq!(targets.0.len(), 5);
+        Ok(())
     }
 }
