@@ -14,9 +14,15 @@ wasmtime::component::bindgen!({
         "spin:sqlite/sqlite.[method]connection.execute-async": async | store | trappable,
         "spin:sqlite/sqlite.[method]connection.last-insert-rowid-async": async | store | trappable,
         "spin:sqlite/sqlite.[method]connection.changes-async": async | store | trappable,
+        // Spin 2's synchronous interfaces over a database: async on the host for the same reason.
+        "fermyon:spin/sqlite": async | trappable,
+        "fermyon:spin/key-value": async | trappable,
         default: trappable,
     },
     with: {
         "spin:sqlite/sqlite.connection": crate::sqlite::GuestConnection,
+        "fermyon:spin/sqlite.connection": crate::sqlite::GuestConnection,
+        "spin:key-value/key-value.store": crate::key_value::GuestStore,
+        "fermyon:spin/key-value.store": crate::key_value::GuestStore,
     },
 });

@@ -338,7 +338,7 @@ const SPIN_FLAGS_NOT_HERE: &[(&str, Option<char>, &str)] = &[
         "this host mounts no files into components",
     ),
     ("--experimental-wasi-otel", None, ""),
-    ("--key-value", None, "this host has no key-value store"),
+    ("--key-value", None, ""),
     (
         "--max-instance-memory",
         None,

@@ -2,8 +2,11 @@
 //! deadlines, the WASI 0.3 async component model; and the linker with every capability a guest
 //! may import. (Compiled components are kept by [`crate::compile_cache`].)
 
+use crate::bindings::{fermyon, spin};
 use crate::instance::InstanceState;
+use crate::key_value::{KeyValue, KeyValueView};
 use crate::sqlite::{Sqlite, SqliteView};
+use crate::unsupported::Unsupported;
 use crate::variables::Variables;
 use std::time::Duration;
 use wasmtime::Result;
@@ -68,28 +71,44 @@ pub fn build(options: &EngineOptions) -> Result<Engine> {
     Ok(engine)
 }
 
-/// Every import a guest may use: WASI 0.2 (Rust's std on wasip2) and 0.3, `wasi:http` 0.2 and
-/// 0.3, `spin:sqlite` and the variables of Spin 3 (`spin:variables`) and Spin 2
-/// (`fermyon:spin/variables`).
+/// Every import a guest may use: WASI 0.2 (Rust's std on wasip2; TCP sockets as the component's
+/// allow-list grants) and 0.3, `wasi:http` 0.2 and 0.3; the Spin 3 interfaces (`spin:sqlite`,
+/// `spin:key-value`, `spin:variables`) and their Spin 2 versions (`fermyon:spin/*`); and, linked
+/// only to fail with a clear error, Redis, MQTT and PostgreSQL ([`crate::unsupported`]).
 pub fn linker(engine: &Engine) -> Result<Linker<InstanceState>> {
     let mut linker: Linker<InstanceState> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi::p3::add_to_linker(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
-    crate::bindings::spin::sqlite::sqlite::add_to_linker::<_, Sqlite>(&mut linker, |state| {
+    fn sqlite(state: &mut InstanceState) -> SqliteView<'_> {
         SqliteView {
             ctx: &state.sqlite,
             table: &mut state.table,
         }
+    }
+    spin::sqlite::sqlite::add_to_linker::<_, Sqlite>(&mut linker, sqlite)?;
+    fermyon::spin::sqlite::add_to_linker::<_, Sqlite>(&mut linker, sqlite)?;
+    fn key_value(state: &mut InstanceState) -> KeyValueView<'_> {
+        KeyValueView {
+            ctx: &state.key_value,
+            table: &mut state.table,
+        }
+    }
+    spin::key_value::key_value::add_to_linker::<_, KeyValue>(&mut linker, key_value)?;
+    fermyon::spin::key_value::add_to_linker::<_, KeyValue>(&mut linker, key_value)?;
+    spin::variables::variables::add_to_linker::<_, Variables>(&mut linker, |state| {
+        &state.variables
     })?;
-    crate::bindings::spin::variables::variables::add_to_linker::<_, Variables>(
-        &mut linker,
-        |state| &state.variables,
-    )?;
-    crate::bindings::fermyon::spin::variables::add_to_linker::<_, Variables>(
-        &mut linker,
-        |state| &state.variables,
-    )?;
+    fermyon::spin::variables::add_to_linker::<_, Variables>(&mut linker, |state| &state.variables)?;
+    fermyon::spin::redis::add_to_linker::<_, Unsupported>(&mut linker, |state| {
+        &state.allowed_hosts
+    })?;
+    fermyon::spin::mqtt::add_to_linker::<_, Unsupported>(&mut linker, |state| {
+        &state.allowed_hosts
+    })?;
+    spin::postgres::postgres::add_to_linker::<_, Unsupported>(&mut linker, |state| {
+        &state.allowed_hosts
+    })?;
     Ok(linker)
 }

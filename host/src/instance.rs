@@ -5,6 +5,7 @@
 //! the others it serves finish.
 
 use crate::allowed_hosts::AllowedHosts;
+use crate::key_value::KeyValueCtx;
 use crate::metrics::InstanceMetrics;
 use crate::outbound::{LocalApp, OutboundHooks};
 use crate::sqlite::SqliteCtx;
@@ -79,8 +80,13 @@ pub struct InstanceState {
     hooks: OutboundHooks,
     /// `spin:sqlite`: the databases this component may open.
     pub sqlite: SqliteCtx,
+    /// `spin:key-value`: the stores this component may open.
+    pub key_value: KeyValueCtx,
     /// `spin:variables`: this component's variables.
     pub variables: ComponentVariables,
+    /// Where this component may connect, for the interfaces linked but not served: they refuse
+    /// what the list does not allow before they say they are not served, as Spin refuses it.
+    pub allowed_hosts: Arc<AllowedHosts>,
     limits: StoreLimits,
 }
 
@@ -131,6 +137,8 @@ pub struct Grants {
     pub allowed_hosts: Arc<AllowedHosts>,
     /// The databases it may open.
     pub sqlite: SqliteCtx,
+    /// The key-value stores it may open.
+    pub key_value: KeyValueCtx,
     /// Its variables, resolved.
     pub variables: ComponentVariables,
 }
@@ -149,6 +157,7 @@ impl InstanceFactory {
             stream: "stderr",
         })
         .envs(&self.grants.environment);
+        crate::sockets::grant(&mut wasi, self.grants.allowed_hosts.clone());
         InstanceState {
             table: ResourceTable::new(),
             wasi: wasi.build(),
@@ -159,7 +168,9 @@ impl InstanceFactory {
                 self.app.clone(),
             ),
             sqlite: self.grants.sqlite.clone(),
+            key_value: self.grants.key_value.clone(),
             variables: self.grants.variables.clone(),
+            allowed_hosts: self.grants.allowed_hosts.clone(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(self.lifecycle.max_memory)
                 .build(),

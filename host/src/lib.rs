@@ -6,10 +6,11 @@
 //! [`app`] loads [`manifest`] (whose `{{ variable }}` templates are [`template`]) and
 //! [`runtime_config`], compiles with [`engine`] through [`compile_cache`], routes with
 //! [`routing`] and answers its own errors as [`host_errors`] says. Guest imports, one module per
-//! capability: [`sqlite`], [`variables`], [`outbound`] (whose allow-list grammar is
-//! [`allowed_hosts`]); a capability that needs the app, as service chaining does, gets it handed
-//! down as a trait ([`outbound::LocalApp`]). What they count goes to [`metrics`], which depends
-//! on none of them.
+//! capability: [`sqlite`], [`key_value`], [`variables`], [`outbound`] (HTTP) and [`sockets`]
+//! (TCP), whose allow-list grammar is [`allowed_hosts`], and the interfaces linked only to say
+//! they are not served, [`unsupported`]; a capability that needs the app, as service chaining
+//! does, gets it handed down as a trait ([`outbound::LocalApp`]). What they count goes to
+//! [`metrics`], which depends on none of them.
 
 #![deny(missing_docs)]
 
@@ -23,13 +24,16 @@ pub mod component_build;
 pub mod engine;
 pub mod host_errors;
 pub mod instance;
+pub mod key_value;
 pub mod manifest;
 pub mod metrics;
 pub mod outbound;
 pub mod routing;
 pub mod runtime_config;
 pub mod server;
+pub mod sockets;
 pub mod sqlite;
 pub mod template;
+pub mod unsupported;
 pub mod variables;
 pub mod watch;

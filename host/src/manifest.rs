@@ -84,6 +84,8 @@ pub struct Component {
     pub allowed_outbound_hosts: Vec<String>,
     /// The SQLite labels it may open.
     pub sqlite_databases: Vec<String>,
+    /// The key-value store labels it may open.
+    pub key_value_stores: Vec<String>,
     /// Component variables: name → template (`"{{ app_var }}"` or literal text).
     pub variables: BTreeMap<String, String>,
     /// Environment variables its instances get.
@@ -230,6 +232,8 @@ struct RawComponent {
     #[serde(default)]
     sqlite_databases: Vec<String>,
     #[serde(default)]
+    key_value_stores: Vec<String>,
+    #[serde(default)]
     variables: BTreeMap<String, String>,
     #[serde(default)]
     environment: BTreeMap<String, String>,
@@ -341,6 +345,9 @@ impl Component {
         for label in &raw.sqlite_databases {
             check_label(label).with_context(|| format!("sqlite_databases: {label:?}"))?;
         }
+        for label in &raw.key_value_stores {
+            check_label(label).with_context(|| format!("key_value_stores: {label:?}"))?;
+        }
         for (name, template) in &raw.variables {
             check_variable_name(name).with_context(|| format!("variables.{name}"))?;
             for reference in
@@ -359,6 +366,7 @@ impl Component {
             source,
             allowed_outbound_hosts: raw.allowed_outbound_hosts,
             sqlite_databases: raw.sqlite_databases,
+            key_value_stores: raw.key_value_stores,
             variables: raw.variables,
             environment: raw.environment,
             build: raw.build,
@@ -422,7 +430,7 @@ fn check_label(label: &str) -> Result<()> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if !valid {
-        bail!("a database label is letters, digits, '_' and '-'");
+        bail!("a label is letters, digits, '_' and '-'");
     }
     Ok(())
 }
@@ -470,6 +478,7 @@ component = "hidden"
 [component.hello]
 source = "hello.wasm"
 sqlite_databases = ["default"]
+key_value_stores = ["default", "cache"]
 [component.hello.variables]
 message = "{{ greeting }}, world"
 [component.hidden]
@@ -493,6 +502,7 @@ source = "/abs/hidden.wasm"
         let hello = &manifest.components["hello"];
         assert_eq!(hello.source, PathBuf::from("/app/hello.wasm"));
         assert_eq!(hello.variables["message"], "{{ greeting }}, world");
+        assert_eq!(hello.key_value_stores, ["default", "cache"]);
         assert_eq!(
             manifest.components["hidden"].source,
             PathBuf::from("/abs/hidden.wasm")

@@ -173,11 +173,10 @@ impl<'a> RouteMatch<'a> {
         if let Some(client) = client {
             set("spin-client-addr", &client.to_string());
         }
+        // Spin writes a parameter's name as a header name: lower case, `_` as `-`.
         for (name, value) in &self.params {
-            set(
-                &format!("spin-path-match-{}", name.to_ascii_lowercase()),
-                value,
-            );
+            let name = name.to_ascii_lowercase().replace('_', "-");
+            set(&format!("spin-path-match-{name}"), value);
         }
     }
 }
@@ -266,7 +265,7 @@ mod tests {
 
     #[test]
     fn headers_carry_route_path_info_and_params() {
-        let routes = routes(&[("/users/:id/posts/...", "posts")]);
+        let routes = routes(&[("/users/:id/posts/:Post_Id/...", "posts")]);
         let found = routes.find("/users/42/posts/7/comments").unwrap();
         let mut headers = HeaderMap::new();
         found.set_headers(
@@ -275,11 +274,15 @@ mod tests {
             Some("127.0.0.1:5555".parse().unwrap()),
         );
         let get = |name: &str| headers[name].to_str().unwrap().to_string();
-        assert_eq!(get("spin-path-info"), "/7/comments");
-        assert_eq!(get("spin-matched-route"), "/users/:id/posts/...");
-        assert_eq!(get("spin-raw-component-route"), "/users/:id/posts/...");
-        assert_eq!(get("spin-component-route"), "/users/:id/posts");
+        assert_eq!(get("spin-path-info"), "/comments");
+        assert_eq!(get("spin-matched-route"), "/users/:id/posts/:Post_Id/...");
+        assert_eq!(
+            get("spin-raw-component-route"),
+            "/users/:id/posts/:Post_Id/..."
+        );
+        assert_eq!(get("spin-component-route"), "/users/:id/posts/:Post_Id");
         assert_eq!(get("spin-path-match-id"), "42");
+        assert_eq!(get("spin-path-match-post-id"), "7");
         assert_eq!(get("spin-base-path"), "/");
         assert_eq!(get("spin-client-addr"), "127.0.0.1:5555");
         assert_eq!(

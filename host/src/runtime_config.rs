@@ -1,6 +1,7 @@
 //! `runtime.toml`: where each SQLite label lives, in Spin's runtime-config format: a local file
 //! (`[sqlite_database.<label>] type = "spin", path = "..."`) or a database on a libSQL server
-//! (`type = "libsql", url = "https://...", token = "..."`).
+//! (`type = "libsql", url = "https://...", token = "..."`); and where each key-value store lives
+//! (`[key_value_store.<label>] type = "spin", path = "..."`, in memory without a path).
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -11,11 +12,22 @@ use wasmtime::{Result, bail};
 /// The label every Spin host provides without configuration.
 pub const DEFAULT_LABEL: &str = "default";
 
-/// Label → where its database lives, with the built-in `default` label included.
+/// Label → where its database or store lives, with the built-in `default` labels included.
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeConfig {
     /// Label → where its database lives.
     pub sqlite_databases: BTreeMap<String, DatabaseLocation>,
+    /// Label → where its key-value store lives.
+    pub key_value_stores: BTreeMap<String, StoreLocation>,
+}
+
+/// Where one key-value store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// A SQLite file on this machine, in Spin's layout (one table for all its stores).
+    File(PathBuf),
+    /// In this process's memory, gone when it stops.
+    Memory,
 }
 
 /// Where one label's database lives.
@@ -32,11 +44,24 @@ pub enum DatabaseLocation {
     },
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRuntimeConfig {
     #[serde(default)]
     sqlite_database: BTreeMap<String, RawSqliteDatabase>,
+    #[serde(default)]
+    key_value_store: BTreeMap<String, RawKeyValueStore>,
+}
+
+/// The one store type this host has; Spin's others (`redis`, `azure_cosmos`, ...) are refused
+/// by name.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+enum RawKeyValueStore {
+    Spin {
+        #[serde(default)]
+        path: Option<PathBuf>,
+    },
 }
 
 /// Spin's keys for each database type; any other key is refused, as Spin refuses it.
@@ -54,8 +79,10 @@ enum RawSqliteDatabase {
 }
 
 impl RuntimeConfig {
-    /// Reads `file` (when given). Relative database paths resolve against `working_dir`, as Spin
-    /// does; `default` lives at `<state_dir>/sqlite_db.db` unless the file remaps it.
+    /// Reads `file` (when given). Relative database paths resolve against `working_dir` and
+    /// relative store paths against the file's directory, as Spin does; the `default` database
+    /// is `<state_dir>/sqlite_db.db` and the `default` store `<state_dir>/sqlite_key_value.db`
+    /// unless the file remaps them.
     pub fn load(file: Option<&Path>, working_dir: &Path, state_dir: &Path) -> Result<Self> {
         let raw = match file {
             Some(file) => {
@@ -64,27 +91,30 @@ impl RuntimeConfig {
                 toml::from_str(&text)
                     .with_context(|| format!("invalid runtime config {}", file.display()))?
             }
-            None => RawRuntimeConfig {
-                sqlite_database: BTreeMap::new(),
-            },
+            None => RawRuntimeConfig::default(),
         };
-        Self::from_raw(raw, working_dir, state_dir).with_context(|| match file {
+        let dirs = Dirs {
+            working: working_dir,
+            config: file.and_then(Path::parent).unwrap_or(working_dir),
+            state: state_dir,
+        };
+        Self::from_raw(raw, &dirs).with_context(|| match file {
             Some(file) => format!("invalid runtime config {}", file.display()),
             None => "invalid runtime config".to_string(),
         })
     }
 
-    fn from_raw(raw: RawRuntimeConfig, working_dir: &Path, state_dir: &Path) -> Result<Self> {
+    fn from_raw(raw: RawRuntimeConfig, dirs: &Dirs) -> Result<Self> {
         let mut sqlite_databases = BTreeMap::new();
         sqlite_databases.insert(
             DEFAULT_LABEL.to_string(),
-            DatabaseLocation::File(state_dir.join("sqlite_db.db")),
+            DatabaseLocation::File(dirs.state.join("sqlite_db.db")),
         );
         for (label, database) in raw.sqlite_database {
             let key = format!("sqlite_database.{label}");
             let location = match database {
                 RawSqliteDatabase::Spin { path: Some(path) } => {
-                    DatabaseLocation::File(working_dir.join(path))
+                    DatabaseLocation::File(dirs.working.join(path))
                 }
                 RawSqliteDatabase::Spin { path: None } => {
                     bail!("{key}.path: a `spin` database needs a file path")
@@ -101,8 +131,35 @@ impl RuntimeConfig {
             };
             sqlite_databases.insert(label, location);
         }
-        Ok(RuntimeConfig { sqlite_databases })
+        let mut key_value_stores = BTreeMap::new();
+        key_value_stores.insert(
+            DEFAULT_LABEL.to_string(),
+            StoreLocation::File(dirs.state.join("sqlite_key_value.db")),
+        );
+        for (label, store) in raw.key_value_store {
+            let location = match store {
+                RawKeyValueStore::Spin { path: Some(path) } => {
+                    StoreLocation::File(dirs.config.join(path))
+                }
+                RawKeyValueStore::Spin { path: None } => StoreLocation::Memory,
+            };
+            key_value_stores.insert(label, location);
+        }
+        Ok(RuntimeConfig {
+            sqlite_databases,
+            key_value_stores,
+        })
     }
+}
+
+/// What relative paths of a runtime config resolve against.
+struct Dirs<'a> {
+    /// The working directory: database paths.
+    working: &'a Path,
+    /// The directory of the runtime config file: store paths.
+    config: &'a Path,
+    /// The state directory: the `default` database and store.
+    state: &'a Path,
 }
 
 #[cfg(test)]
@@ -110,11 +167,12 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<RuntimeConfig> {
-        RuntimeConfig::from_raw(
-            toml::from_str(text)?,
-            Path::new("/work"),
-            Path::new("/work/.spin"),
-        )
+        let dirs = Dirs {
+            working: Path::new("/work"),
+            config: Path::new("/work/config"),
+            state: Path::new("/work/.spin"),
+        };
+        RuntimeConfig::from_raw(toml::from_str(text)?, &dirs)
     }
 
     #[test]
@@ -191,6 +249,29 @@ mod tests {
         assert!(format!("{:#}", unknown.unwrap_err()).contains("unknown variant `redis`"));
         let no_path = parse("[sqlite_database.x]\ntype = \"spin\"\n");
         assert!(format!("{:#}", no_path.unwrap_err()).contains("sqlite_database.x.path"));
-        assert!(parse("[key_value_store.x]\ntype = \"spin\"\n").is_err());
+        let other_store = parse("[key_value_store.x]\ntype = \"redis\"\nurl = \"redis://x\"\n");
+        assert!(
+            format!("{:#}", other_store.unwrap_err())
+                .contains("unknown variant `redis`, expected `spin`")
+        );
+    }
+
+    #[test]
+    fn stores_resolve_against_the_config_file_and_default_is_in_state_dir() {
+        let config = parse(
+            "[key_value_store.cache]\ntype = \"spin\"\npath = \"cache.db\"\n\
+             [key_value_store.scratch]\ntype = \"spin\"\n",
+        )
+        .unwrap();
+        let stores = &config.key_value_stores;
+        assert_eq!(
+            stores["cache"],
+            StoreLocation::File("/work/config/cache.db".into())
+        );
+        assert_eq!(stores["scratch"], StoreLocation::Memory);
+        assert_eq!(
+            stores["default"],
+            StoreLocation::File("/work/.spin/sqlite_key_value.db".into())
+        );
     }
 }

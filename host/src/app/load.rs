@@ -7,6 +7,7 @@ use crate::allowed_hosts::AllowedHosts;
 use crate::compile_cache::CompileCache;
 use crate::engine::{self, EngineOptions};
 use crate::instance::{Grants, InstanceFactory, InstanceState, ShuttingDown};
+use crate::key_value::{KeyValueCtx, Stores};
 use crate::manifest::{Component, Manifest};
 use crate::outbound::LocalApp;
 use crate::routing::Routes;
@@ -77,8 +78,20 @@ impl AppLoader {
         let routes = Routes::new(&manifest.triggers)
             .with_context(|| format!("invalid routes in {}", options.manifest.display()))?;
         let variables = AppVariables::new(&manifest, options.env.iter().cloned());
+        let runtime_config = RuntimeConfig::load(
+            options.runtime_config.as_deref(),
+            &options.working_dir,
+            &options.state_dir,
+        )?;
         let previous_databases = previous.map(|app| &*app.databases);
-        let databases = AppDatabases::open(&manifest, &routes, options, previous_databases)?;
+        let databases = open_databases(
+            &manifest,
+            &routes,
+            options,
+            &runtime_config,
+            previous_databases,
+        )?;
+        let stores = open_stores(&manifest, &routes, options, &runtime_config)?;
         let prepared = routes
             .components()
             .map(|id| {
@@ -86,7 +99,9 @@ impl AppLoader {
                 let pre =
                     pre_instantiate(&self.engine, &self.linker, &component.source, &self.cache)
                         .with_context(|| format!("component `{id}`"))?;
-                let grants = grants(id, component, &manifest, &variables, &databases, options)?;
+                let grants = grants(
+                    id, component, &manifest, &variables, &databases, &stores, options,
+                )?;
                 Ok(Prepared {
                     id: id.into(),
                     pre,
@@ -94,7 +109,7 @@ impl AppLoader {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(self.assemble(manifest, routes, prepared, databases.opened))
+        Ok(self.assemble(manifest, routes, prepared, databases))
     }
 
     /// The app, with each component's instances able to reach it for chained requests.
@@ -141,68 +156,93 @@ impl AppLoader {
     }
 }
 
-/// The databases of the app: every label some loaded component or `--sqlite` uses, opened, and
-/// every label the runtime config knows (to tell "not yours" from "no such database").
-struct AppDatabases {
-    opened: Arc<Databases>,
-    configured: Arc<[String]>,
+/// The databases of the app: every label some loaded component or `--sqlite` uses, opened.
+/// Fails, naming the component and label, when a component uses a label no runtime config
+/// provides.
+fn open_databases(
+    manifest: &Manifest,
+    routes: &Routes,
+    options: &AppOptions,
+    runtime_config: &RuntimeConfig,
+    previous: Option<&Databases>,
+) -> Result<Arc<Databases>> {
+    let configured = &runtime_config.sqlite_databases;
+    let mut labels_in_use = Vec::new();
+    for id in routes.components() {
+        for label in &manifest.components[id].sqlite_databases {
+            if !configured.contains_key(label) {
+                bail!(unknown_label(
+                    id,
+                    "sqlite database",
+                    "sqlite_database",
+                    label,
+                    options
+                ));
+            }
+            labels_in_use.push(label.as_str());
+        }
+    }
+    for statement in &options.sqlite_statements {
+        let label = statement.label();
+        if !configured.contains_key(label) {
+            bail!(
+                "based on the '{statement}' a registered database named '{label}' was \
+                 expected but not found."
+            );
+        }
+        labels_in_use.push(label);
+    }
+    let sqlite_options = SqliteOptions::new(
+        options.sqlite_durability,
+        options.lifecycle.request_timeout,
+        options.metrics.clone(),
+    );
+    Ok(Arc::new(Databases::open(
+        runtime_config,
+        &labels_in_use,
+        &sqlite_options,
+        previous,
+    )?))
 }
 
-impl AppDatabases {
-    /// Fails, naming the component and label, when a component uses a label no runtime config
-    /// provides.
-    fn open(
-        manifest: &Manifest,
-        routes: &Routes,
-        options: &AppOptions,
-        previous: Option<&Databases>,
-    ) -> Result<Self> {
-        let runtime_config = RuntimeConfig::load(
-            options.runtime_config.as_deref(),
-            &options.working_dir,
-            &options.state_dir,
-        )?;
-        let configured: Arc<[String]> = runtime_config.sqlite_databases.keys().cloned().collect();
-        let mut labels_in_use = Vec::new();
-        for id in routes.components() {
-            for label in &manifest.components[id].sqlite_databases {
-                if !configured.contains(label) {
-                    bail!(
-                        "component `{id}` uses sqlite database `{label}`, which no runtime config \
-                         provides: add [sqlite_database.{label}] to the runtime config file{}",
-                        if options.runtime_config.is_none() {
-                            " and pass it with --runtime-config-file"
-                        } else {
-                            ""
-                        }
-                    );
-                }
-                labels_in_use.push(label.as_str());
+/// The key-value stores of the app: every label some loaded component uses, opened. Fails,
+/// naming the component and label, when a component uses a label no runtime config provides.
+fn open_stores(
+    manifest: &Manifest,
+    routes: &Routes,
+    options: &AppOptions,
+    runtime_config: &RuntimeConfig,
+) -> Result<Arc<Stores>> {
+    let configured = &runtime_config.key_value_stores;
+    let mut labels_in_use = Vec::new();
+    for id in routes.components() {
+        for label in &manifest.components[id].key_value_stores {
+            if !configured.contains_key(label) {
+                bail!(unknown_label(
+                    id,
+                    "key-value store",
+                    "key_value_store",
+                    label,
+                    options
+                ));
             }
+            labels_in_use.push(label.as_str());
         }
-        for statement in &options.sqlite_statements {
-            let label = statement.label();
-            if !configured.iter().any(|known| known == label) {
-                bail!(
-                    "based on the '{statement}' a registered database named '{label}' was \
-                     expected but not found."
-                );
-            }
-            labels_in_use.push(label);
-        }
-        let sqlite_options = SqliteOptions::new(
-            options.sqlite_durability,
-            options.lifecycle.request_timeout,
-            options.metrics.clone(),
-        );
-        let opened = Arc::new(Databases::open(
-            &runtime_config,
-            &labels_in_use,
-            &sqlite_options,
-            previous,
-        )?);
-        Ok(AppDatabases { opened, configured })
     }
+    Ok(Arc::new(Stores::open(configured, &labels_in_use)?))
+}
+
+/// The start-up error for a `label` of component `id` that no runtime config section provides.
+fn unknown_label(id: &str, what: &str, section: &str, label: &str, options: &AppOptions) -> String {
+    format!(
+        "component `{id}` uses {what} `{label}`, which no runtime config provides: add \
+         [{section}.{label}] to the runtime config file{}",
+        if options.runtime_config.is_none() {
+            " and pass it with --runtime-config-file"
+        } else {
+            ""
+        }
+    )
 }
 
 /// What the manifest, the runtime config and the command line grant component `id`.
@@ -211,7 +251,8 @@ fn grants(
     component: &Component,
     manifest: &Manifest,
     variables: &AppVariables,
-    databases: &AppDatabases,
+    databases: &Arc<Databases>,
+    stores: &Arc<Stores>,
     options: &AppOptions,
 ) -> Result<Grants> {
     let what = format!("component `{id}`");
@@ -226,9 +267,12 @@ fn grants(
         environment: environment.into_iter().collect(),
         allowed_hosts: Arc::new(AllowedHosts::parse(&allowed_hosts).context(what)?),
         sqlite: SqliteCtx::new(
-            databases.opened.clone(),
-            databases.configured.clone(),
+            databases.clone(),
             component.sqlite_databases.iter().cloned().collect(),
+        ),
+        key_value: KeyValueCtx::new(
+            stores.clone(),
+            component.key_value_stores.iter().cloned().collect(),
         ),
         variables: variables.for_component(manifest, id)?,
     })

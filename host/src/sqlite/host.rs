@@ -1,8 +1,10 @@
-//! The WIT surface of `spin:sqlite@3.1.0`: guest connections as resources, statements handed
-//! to their [`Session`], rows fed to the guest's stream.
+//! The WIT surface of `spin:sqlite@3.1.0` and Spin 2's `fermyon:spin/sqlite@2.0.0`: guest
+//! connections as resources, statements handed to their [`Session`], rows fed to the guest's
+//! stream (or, for the synchronous `execute`, collected).
 
 use super::statement::{Rest, RowStream, Started, task_ended};
 use super::{Session, SqliteCtx};
+use crate::bindings::fermyon::spin::sqlite as v2;
 use crate::bindings::spin::sqlite::sqlite::{self, Error, QueryResult, RowResult, Value};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -84,12 +86,13 @@ impl SqliteView<'_> {
         Ok(self.table.get(connection)?.clone())
     }
 
-    fn push(
+    /// A new connection to `database`, if this component may use it.
+    fn open(
         &mut self,
-        opened: Result<GuestConnection, Error>,
+        database: &str,
     ) -> wasmtime::Result<Result<Resource<GuestConnection>, Error>> {
-        Ok(match opened {
-            Ok(connection) => Ok(self.table.push(connection)?),
+        Ok(match self.ctx.open(database) {
+            Ok(session) => Ok(self.table.push(GuestConnection(Arc::new(session)))?),
             Err(error) => Err(error),
         })
     }
@@ -131,26 +134,14 @@ impl<T: Send> sqlite::HostConnectionWithStore<T> for Sqlite {
         mut store: wasmtime::component::Access<'_, T, Self>,
         database: String,
     ) -> wasmtime::Result<Result<Resource<GuestConnection>, Error>> {
-        let mut view = store.get();
-        let opened = view
-            .ctx
-            .open(&database)
-            .map(|session| GuestConnection(Arc::new(session)));
-        view.push(opened)
+        store.get().open(&database)
     }
 
     async fn open_async(
         store: &Accessor<T, Self>,
         database: String,
     ) -> wasmtime::Result<Result<Resource<GuestConnection>, Error>> {
-        store.with(|mut access| {
-            let mut view = access.get();
-            let opened = view
-                .ctx
-                .open(&database)
-                .map(|session| GuestConnection(Arc::new(session)));
-            view.push(opened)
-        })
+        store.with(|mut access| access.get().open(&database))
     }
 
     async fn execute(
@@ -251,5 +242,74 @@ impl OutcomeSource {
             OutcomeSource::Ready(outcome) => outcome,
             OutcomeSource::Pending(outcome) => outcome.await.unwrap_or_else(|_| Err(task_ended())),
         })
+    }
+}
+
+impl v2::Host for SqliteView<'_> {}
+
+impl v2::HostConnection for SqliteView<'_> {
+    async fn open(
+        &mut self,
+        database: String,
+    ) -> wasmtime::Result<Result<Resource<GuestConnection>, v2::Error>> {
+        Ok(SqliteView::open(self, &database)?.map_err(v2_error))
+    }
+
+    async fn execute(
+        &mut self,
+        connection: Resource<GuestConnection>,
+        statement: String,
+        parameters: Vec<v2::Value>,
+    ) -> wasmtime::Result<Result<v2::QueryResult, v2::Error>> {
+        let connection = self.connection(&connection)?;
+        let parameters = parameters.into_iter().map(from_v2_value).collect();
+        let result = collect(connection.0.execute(statement, parameters).await).await;
+        Ok(result
+            .map(|result| v2::QueryResult {
+                columns: result.columns,
+                rows: result
+                    .rows
+                    .into_iter()
+                    .map(|row| v2::RowResult {
+                        values: row.values.into_iter().map(to_v2_value).collect(),
+                    })
+                    .collect(),
+            })
+            .map_err(v2_error))
+    }
+
+    async fn drop(&mut self, connection: Resource<GuestConnection>) -> wasmtime::Result<()> {
+        self.table.delete(connection)?;
+        Ok(())
+    }
+}
+
+fn from_v2_value(value: v2::Value) -> Value {
+    match value {
+        v2::Value::Integer(n) => Value::Integer(n),
+        v2::Value::Real(x) => Value::Real(x),
+        v2::Value::Text(text) => Value::Text(text),
+        v2::Value::Blob(bytes) => Value::Blob(bytes),
+        v2::Value::Null => Value::Null,
+    }
+}
+
+fn to_v2_value(value: Value) -> v2::Value {
+    match value {
+        Value::Integer(n) => v2::Value::Integer(n),
+        Value::Real(x) => v2::Value::Real(x),
+        Value::Text(text) => v2::Value::Text(text),
+        Value::Blob(bytes) => v2::Value::Blob(bytes),
+        Value::Null => v2::Value::Null,
+    }
+}
+
+fn v2_error(error: Error) -> v2::Error {
+    match error {
+        Error::NoSuchDatabase => v2::Error::NoSuchDatabase,
+        Error::AccessDenied => v2::Error::AccessDenied,
+        Error::InvalidConnection => v2::Error::InvalidConnection,
+        Error::DatabaseFull => v2::Error::DatabaseFull,
+        Error::Io(message) => v2::Error::Io(message),
     }
 }

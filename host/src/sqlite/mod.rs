@@ -1,6 +1,6 @@
-//! `spin:sqlite@3.1.0`: labels mapped by the runtime config to database files ([`local`]) or to
-//! databases on a libSQL server ([`remote`], to share them between hosts), opened only by the
-//! components that declare them.
+//! `spin:sqlite@3.1.0` (and Spin 2's `fermyon:spin/sqlite@2.0.0`): labels mapped by the runtime
+//! config to database files ([`local`]) or to databases on a libSQL server ([`remote`], to share
+//! them between hosts), opened only by the components that declare them.
 //!
 //! Where this goes beyond Spin (which opens a fresh connection on every `open` and runs a
 //! rollback journal):
@@ -200,33 +200,21 @@ fn open_database(
 #[derive(Clone)]
 pub struct SqliteCtx {
     databases: Arc<Databases>,
-    configured: Arc<[String]>,
     allowed: Arc<[String]>,
 }
 
 impl SqliteCtx {
-    /// A component's view of the app's `databases`: `configured` are the labels the runtime
-    /// config knows, `allowed` the ones the manifest grants this component.
-    pub fn new(
-        databases: Arc<Databases>,
-        configured: Arc<[String]>,
-        allowed: Arc<[String]>,
-    ) -> Self {
-        SqliteCtx {
-            databases,
-            configured,
-            allowed,
-        }
+    /// A component's view of the app's `databases`: `allowed` are the labels the manifest grants
+    /// this component.
+    pub fn new(databases: Arc<Databases>, allowed: Arc<[String]>) -> Self {
+        SqliteCtx { databases, allowed }
     }
 
-    /// A new session on `label`, if this component may use it.
+    /// A new session on `label`, if this component may use it. As on Spin, a label it did not
+    /// declare is denied whether or not the runtime config knows it.
     fn open(&self, label: &str) -> Result<Session, Error> {
         if !self.allowed.iter().any(|allowed| allowed == label) {
-            return Err(if self.configured.iter().any(|known| known == label) {
-                Error::AccessDenied
-            } else {
-                Error::NoSuchDatabase
-            });
+            return Err(Error::AccessDenied);
         }
         let opened = self
             .databases

@@ -50,6 +50,14 @@ pub async fn handle(request: Request) -> impl IntoResponse {
             .await
         }
         "count" => count(param(&request, "db").unwrap_or_default()).await,
+        "kv" => {
+            key_value(
+                param(&request, "store").unwrap_or_default(),
+                param(&request, "key").unwrap_or_default(),
+                param(&request, "value").unwrap_or_default(),
+            )
+            .await
+        }
         "abandon" => abandon(param(&request, "db").unwrap_or_default()).await,
         "script" => {
             let db = param(&request, "db").unwrap_or_default().to_owned();
@@ -113,6 +121,29 @@ async fn variable(name: &str) -> Response {
     match spin_sdk::variables::get(name).await {
         Ok(value) => text(200, value),
         Err(error) => text(404, format!("{error:?}")),
+    }
+}
+
+/// Sets `key` to `value` in `store`, then answers every `key=value` of it, in key order.
+async fn key_value(store: &str, key: &str, value: &str) -> Response {
+    let store = match spin_sdk::key_value::Store::open(store).await {
+        Ok(store) => store,
+        Err(error) => return text(403, format!("{error:?}")),
+    };
+    let listed = async {
+        store.set(key, value).await?;
+        let mut keys = store.get_keys().await.collect().await?;
+        keys.sort();
+        let mut pairs = Vec::new();
+        for key in keys {
+            let value = store.get(&key).await?.unwrap_or_default();
+            pairs.push(format!("{key}={}", String::from_utf8_lossy(&value)));
+        }
+        Ok::<_, spin_sdk::key_value::Error>(pairs.join(","))
+    };
+    match listed.await {
+        Ok(pairs) => text(200, pairs),
+        Err(error) => text(500, format!("{error:?}")),
     }
 }
 
