@@ -1,7 +1,7 @@
 //! What the listing and user services do with their Spin SQLite database besides their own
 //! SQL (each keeps every statement in its `store.rs`): open it with the schema brought up to
-//! date once per instance, run a statement to its collected rows, read a row's columns, and
-//! stamp a row with the time.
+//! date once per instance, run a statement to its collected rows, store a row once per
+//! idempotency key, read a row's columns, and stamp a row with the time.
 //!
 //! On `api-spin`'s SQLite seam, so it is the same in both WASI flavours; the public API does
 //! not depend on it.
@@ -11,7 +11,7 @@ mod database;
 
 pub use api_spin::sqlite::{RowResult, Value};
 pub use columns::Columns;
-pub use database::{Database, Schema};
+pub use database::{Database, Once, Schema};
 
 /// Now, in microseconds since the Unix epoch: the unit of every timestamp of the API.
 pub fn now_micros() -> i64 {

@@ -157,10 +157,16 @@ fn under_fault(fault: &str, bring_on: impl FnOnce(&mut Cluster) -> Restore) {
     }
     assert!(!failures.is_empty(), "the fault was never noticed");
     for (host, recovery) in host_urls.iter().zip(&recoveries) {
-        assert!(*recovery <= RECOVERY, "{host} served again only after {recovery:?}");
+        assert!(
+            *recovery <= RECOVERY,
+            "{host} served again only after {recovery:?}"
+        );
     }
     let unfinished = writes.iter().filter(|w| w.stored.is_none()).count();
-    assert_eq!(unfinished, 0, "writes never acknowledged, even after the fault");
+    assert_eq!(
+        unfinished, 0,
+        "writes never acknowledged, even after the fault"
+    );
 }
 
 /// One write of a user, and every attempt it took.
@@ -259,7 +265,9 @@ fn serves_again(url: &str, back: Instant) -> Duration {
         let reply = try_post(
             &format!("{url}/public-api/users"),
             "application/json",
-            json!({ "name": format!("probe of {url}, {probe}") }).to_string().as_bytes(),
+            json!({ "name": format!("probe of {url}, {probe}") })
+                .to_string()
+                .as_bytes(),
         );
         if reply.is_ok_and(|reply| reply.status == 200) || Instant::now() > give_up {
             return back.elapsed();

@@ -38,7 +38,11 @@ fn a_retried_post_gets_the_first_answer_and_stores_nothing_again() {
         assert_eq!((again.status, &again.body), (200, &first.body));
         let padded = post("/public-api/users", json!({ "name": " Ann " }), "user-1");
         assert_eq!(padded.body, first.body);
-        assert_key_reused(&post("/public-api/users", json!({ "name": "Bo" }), "user-1"));
+        assert_key_reused(&post(
+            "/public-api/users",
+            json!({ "name": "Bo" }),
+            "user-1",
+        ));
 
         let listing = json!({ "user_id": user["id"], "listing_type": "rent", "price": 6000 });
         let first = post("/public-api/listings", listing.clone(), "listing-1");
@@ -74,9 +78,21 @@ fn the_services_take_the_key_too() {
         stored(&first);
         // `9.0` is the integer 9: the same request.
         let same = form.replace("price=9", "price=9.0");
-        assert_eq!(app.post_with_key("/listings", FORM, &same, "k").body, first.body);
-        assert_eq!(app.get("/users").json()["users"].as_array().unwrap().len(), 1);
-        assert_eq!(app.get("/listings").json()["listings"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            app.post_with_key("/listings", FORM, &same, "k").body,
+            first.body
+        );
+        assert_eq!(
+            app.get("/users").json()["users"].as_array().unwrap().len(),
+            1
+        );
+        assert_eq!(
+            app.get("/listings").json()["listings"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
     });
 }
 
@@ -104,7 +120,8 @@ fn concurrent_requests_with_one_key_store_one_row() {
     on_each_target(|target| {
         let app = app_on(target).start();
         let user = app.create_user("Eve");
-        let body = json!({ "user_id": user["id"], "listing_type": "sale", "price": 77 }).to_string();
+        let body =
+            json!({ "user_id": user["id"], "listing_type": "sale", "price": 77 }).to_string();
         let answers: Vec<Reply> = std::thread::scope(|scope| {
             let senders: Vec<_> = (0..16)
                 .map(|_| {

@@ -76,6 +76,18 @@ pub trait Client {
         self.post(path, "application/json", &body.to_string())
     }
 
+    /// [`Client::post`] with an `Idempotency-Key` header.
+    fn post_with_key(&self, path: &str, content_type: &str, body: &str, key: &str) -> Reply {
+        let url = format!("{}{path}", self.url());
+        try_post_with_headers(
+            &url,
+            content_type,
+            body.as_bytes(),
+            &[("idempotency-key", key)],
+        )
+        .unwrap_or_else(|error| panic!("POST {url}: {error}"))
+    }
+
     /// `method` on `path`, without a body.
     fn request(&self, method: &str, path: &str) -> Reply {
         let request = http::Request::builder()
@@ -110,12 +122,21 @@ pub fn try_get(url: &str) -> Result<Reply, String> {
 
 /// `POST`s `body` to `url`, as [`try_get`] does.
 pub fn try_post(url: &str, content_type: &str, body: &[u8]) -> Result<Reply, String> {
-    let response = agent()
-        .post(url)
-        .header("content-type", content_type)
-        .send(body)
-        .map_err(|error| error.to_string())?;
-    read_reply(response)
+    try_post_with_headers(url, content_type, body, &[])
+}
+
+/// [`try_post`] with headers of its own, e.g. an `Idempotency-Key`.
+pub fn try_post_with_headers(
+    url: &str,
+    content_type: &str,
+    body: &[u8],
+    headers: &[(&str, &str)],
+) -> Result<Reply, String> {
+    let mut request = agent().post(url).header("content-type", content_type);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    read_reply(request.send(body).map_err(|error| error.to_string())?)
 }
 
 fn agent() -> ureq::Agent {

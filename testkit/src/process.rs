@@ -88,7 +88,7 @@ impl Process {
 
     /// Sends `signal` to the process group, unless the process was already reaped (its group
     /// id may belong to another process by now).
-    fn signal(&mut self, signal: libc::c_int) {
+    pub fn signal(&mut self, signal: libc::c_int) {
         if !matches!(self.child.try_wait(), Ok(None)) {
             return;
         }
@@ -162,6 +162,16 @@ impl Daemon {
     /// Its process (the leader of its process group).
     pub fn pid(&self) -> u32 {
         self.process.id()
+    }
+
+    /// Sends `signal` to it, e.g. SIGSTOP and SIGCONT to freeze it and let it go on.
+    pub fn signal(&mut self, signal: libc::c_int) {
+        self.process.signal(signal);
+    }
+
+    /// Kills it without warning (SIGKILL) and waits until it is gone.
+    pub fn kill(&mut self) {
+        self.process.kill();
     }
 
     /// Everything it printed so far.
