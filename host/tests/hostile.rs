@@ -270,7 +270,7 @@ fn bodies_that_never_finish_get_408_at_the_deadline_and_the_connection_closes() 
         assert_eq!(reply.header("connection"), Some("close"), "{reply:?}");
         assert_eq!(
             reply.body,
-            r#"{"errors":["the request body did not arrive within 2s"],"result":false}"#
+            r#"{"result":false,"errors":["the request body did not arrive within 2s"]}"#
         );
     }
     assert!(
@@ -339,7 +339,7 @@ fn at_the_limit_with_every_connection_busy_health_still_answers() {
     assert_eq!(refused.header("retry-after"), Some("1"), "{refused:?}");
     assert_eq!(
         refused.body,
-        r#"{"errors":["the server is at its connection limit; try again shortly"],"result":false}"#
+        r#"{"result":false,"errors":["the server is at its connection limit; try again shortly"]}"#
     );
     // The busy ones end at their body deadline; then the slots are free again.
     for stream in &busy {
