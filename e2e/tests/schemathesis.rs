@@ -13,7 +13,8 @@ use std::process::Command;
 
 use serde_json::Value;
 use support::{
-    Client, Flavour, Target, find_tool, fn_host, fresh_dir, on_each_host, repo_root, services_on,
+    Client, Flavour, HostProgram, Target, find_tool, fn_host, fresh_dir, on_each_host, repo_root,
+    services_on,
 };
 
 fn schemathesis() -> Option<PathBuf> {
@@ -57,7 +58,18 @@ fn the_app_answers_as_its_openapi_document_says() {
     };
     on_each_host(|target| {
         let app = services_on(target).start();
-        let (passed, printed) = run(&schemathesis, &[&document_url(&app)]);
+        let url = document_url(&app);
+        let mut args = vec![url.as_str()];
+        // Spin answers a request with a header value that is not UTF-8 with an empty 500
+        // before any component runs (a known difference, in differential.rs), and
+        // schemathesis writes such values into the Idempotency-Key header, in its coverage
+        // phase and with its default codec: on Spin it runs the other phases on ASCII
+        // strings, so that the run holds the app, not Spin, to the document.
+        if !matches!(target.program(), Some(HostProgram::FnHost(_))) {
+            args.extend(["--generation-codec", "ascii"]);
+            args.extend(["--phases", "examples,fuzzing,stateful"]);
+        }
+        let (passed, printed) = run(&schemathesis, &args);
         println!("{target}:\n{printed}");
         assert!(
             passed,

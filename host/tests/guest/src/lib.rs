@@ -67,8 +67,8 @@ pub async fn handle(request: Request) -> impl IntoResponse {
             }
         }
         "fetch" => {
-            // `times` calls one after the other, as the public API makes two per request: the
-            // benchmark's bound for it.
+            // `times` calls one after the other in one request, as the public API calls two
+            // services in turn.
             let times = param(&request, "times").and_then(|t| t.parse().ok());
             fetch(
                 param(&request, "url").unwrap_or_default(),
