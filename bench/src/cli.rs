@@ -43,8 +43,14 @@ pub struct Opts {
     /// fn-host-reuse1, fn-host-libsql, fn-host-libsql-balanced, spin, wasmtime-serve, tornado,
     /// native) or groups (`all`; `durability`: fn-host, fn-host-process, baseline; `shapes`:
     /// fn-host and the two libSQL shapes; `references`: spin, wasmtime-serve, tornado, native).
-    #[arg(long, default_value = "all", value_parser = parse_systems)]
-    pub systems: Systems,
+    /// Default: all; for a soak, fn-host and fn-host-libsql-balanced.
+    #[arg(long, value_parser = parse_systems)]
+    pub systems: Option<Systems>,
+    /// Instead of the scenarios, a soak this long (e.g. `30m`): the systems at once, each
+    /// seeded at the first size, then under reads and writes minute after minute, with the
+    /// hosts' memory, p99 and errors per minute (soak.json, soak.md, soak.svg).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub soak: Option<Duration>,
     /// The fn-host binary measured as `fn-host` and its variants (default:
     /// target/release/fn-host; target/dist/fn-host for the deployed build).
     #[arg(long, value_name = "PATH")]
@@ -109,6 +115,14 @@ pub struct Size {
 pub struct Systems(pub Vec<System>);
 
 impl Opts {
+    pub fn systems(&self) -> Vec<System> {
+        match (&self.systems, self.soak) {
+            (Some(systems), _) => systems.0.clone(),
+            (None, Some(_)) => vec![System::FnHost, System::FnHostLibsqlBalanced],
+            (None, None) => System::ALL.to_vec(),
+        }
+    }
+
     /// Whether `scenario` was asked for (all are, by default).
     pub fn wants(&self, scenario: &Scenario) -> bool {
         self.scenarios.is_empty() || self.scenarios.iter().any(|s| s.id == scenario.id)
@@ -121,30 +135,18 @@ impl Opts {
 
 fn duration(text: &str) -> Result<Duration, String> {
     let duration = humantime::parse_duration(text).map_err(|e| e.to_string())?;
-    match duration < Duration::from_millis(500) {
-        true => Err("at least 500ms".into()),
-        false => Ok(duration),
-    }
+    (duration >= Duration::from_millis(500)).then_some(duration).ok_or("at least 500ms".into())
 }
 
 fn parse_size(text: &str) -> Result<Size, String> {
-    let (listings, users) = text
-        .split_once(':')
-        .ok_or_else(|| format!("{text:?} is not LISTINGS:USERS"))?;
+    let (listings, users) =
+        text.split_once(':').ok_or_else(|| format!("{text:?} is not LISTINGS:USERS"))?;
     let number = |s: &str| {
         let digits = s.trim().replace('_', "");
-        digits
-            .parse::<usize>()
-            .map_err(|e| format!("{s:?} in {text:?}: {e}"))
+        digits.parse::<usize>().map_err(|e| format!("{s:?} in {text:?}: {e}"))
     };
-    let size = Size {
-        listings: number(listings)?,
-        users: number(users)?,
-    };
-    match size.users {
-        0 => Err(format!("{text:?}: at least one user is needed")),
-        _ => Ok(size),
-    }
+    let size = Size { listings: number(listings)?, users: number(users)? };
+    (size.users > 0).then_some(size).ok_or(format!("{text:?}: at least one user is needed"))
 }
 
 fn parse_systems(text: &str) -> Result<Systems, String> {
@@ -166,10 +168,7 @@ mod tests {
     fn sizes() {
         let size = |listings, users| Size { listings, users };
         assert_eq!(parse_size("10000:1000"), Ok(size(10_000, 1_000)));
-        assert_eq!(
-            parse_size("1_000_000:100_000"),
-            Ok(size(1_000_000, 100_000))
-        );
+        assert_eq!(parse_size("1_000_000:100_000"), Ok(size(1_000_000, 100_000)));
         for wrong in ["10000", "a:b", "10:0"] {
             assert!(parse_size(wrong).is_err(), "{wrong}");
         }
@@ -179,20 +178,16 @@ mod tests {
     fn defaults_and_lists() -> Result<(), clap::Error> {
         let opts = Opts::try_parse_from(["bench"])?;
         assert_eq!((opts.name.as_str(), opts.current), ("run", false));
-        assert_eq!(opts.systems.0, System::ALL);
+        assert_eq!(opts.systems(), System::ALL);
+        let soak = Opts::try_parse_from(["bench", "--soak", "30m"])?;
+        assert_eq!(soak.soak, Some(Duration::from_secs(1800)));
+        assert_eq!(soak.systems()[1], System::FnHostLibsqlBalanced);
         assert_eq!(opts.settle, Duration::from_secs(5));
-        let opts = Opts::try_parse_from([
-            "bench",
-            "--scenarios",
-            "user_by_id,floor_hello",
-            "--host-arg=--max-instances=10",
-        ])?;
+        let args = ["--scenarios", "user_by_id,floor_hello", "--host-arg=--max-instances=10"];
+        let opts = Opts::try_parse_from(["bench"].into_iter().chain(args))?;
         assert_eq!(opts.host_args, ["--max-instances=10"]);
-        let wanted: Vec<_> = scenarios::ALL
-            .iter()
-            .filter(|s| opts.wants(s))
-            .map(|s| s.id)
-            .collect();
+        let wanted: Vec<_> =
+            scenarios::ALL.iter().filter(|s| opts.wants(s)).map(|s| s.id).collect();
         assert_eq!(wanted, ["user_by_id", "floor_hello"]);
         for wrong in [
             &["bench", "--scenarios", "bogus"][..],

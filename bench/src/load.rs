@@ -24,16 +24,10 @@ pub struct Oha {
 impl Oha {
     /// `OHA`, else `oha` on PATH, else `<tools>/bin/oha`, installed there if it is not.
     pub fn find(tools: &Path) -> Result<Oha> {
-        let binary = match testkit::find_tool("OHA", "oha") {
-            Some(binary) => binary,
-            None => {
-                let local = tools.join("bin/oha");
-                if !local.is_file() {
-                    install(tools)?;
-                }
-                local
-            }
-        };
+        let binary = testkit::find_tool("OHA", "oha").unwrap_or_else(|| tools.join("bin/oha"));
+        if !binary.is_file() {
+            install(tools)?;
+        }
         let version = version(&binary)?;
         Ok(Oha { binary, version })
     }
@@ -59,29 +53,19 @@ impl Oha {
         match load.requests {
             Requests::Url(url) => command.arg(url),
             Requests::Urls(urls) => command.arg("--urls-from-file").arg(list("urls", urls)?),
-            Requests::Bodies {
-                url,
-                content_type,
-                bodies,
-            } => command
+            Requests::Bodies { url, content_type, bodies } => command
                 .args(["-m", "POST", "-T", content_type, "-Z"])
                 .arg(list("bodies", bodies)?)
                 .arg(url),
         };
         let output = command.output().context("cannot run oha")?;
         if !output.status.success() {
-            bail!(
-                "oha exited with {}: {}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            bail!("oha exited with {}: {}", output.status, stderr.trim());
         }
         let parsed: OhaJson = serde_json::from_slice(&output.stdout).with_context(|| {
             let start = &output.stdout[..output.stdout.len().min(500)];
-            format!(
-                "oha's output is not its JSON: {}",
-                String::from_utf8_lossy(start)
-            )
+            format!("oha's output is not its JSON: {}", String::from_utf8_lossy(start))
         })?;
         Ok(LoadResult::from_oha(parsed))
     }
@@ -97,19 +81,10 @@ pub struct Load<'a> {
 }
 
 fn install(tools: &Path) -> Result<()> {
-    eprintln!(
-        "no oha (OHA, or on PATH): installing oha {OHA_VERSION} into {} (once; a few minutes)",
-        tools.display()
-    );
+    let into = tools.display();
+    eprintln!("no oha (OHA, or on PATH): installing oha {OHA_VERSION} into {into} (once; minutes)");
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args([
-            "install",
-            "oha",
-            "--version",
-            OHA_VERSION,
-            "--locked",
-            "--root",
-        ])
+        .args(["install", "oha", "--version", OHA_VERSION, "--locked", "--root"])
         .arg(tools)
         .status()
         .context("cannot run cargo install")?;
@@ -175,22 +150,15 @@ impl LoadResult {
             let seconds = json.latency_percentiles.get(key).copied().flatten();
             seconds.map(|s| s * 1e3)
         };
-        let answered: u64 = json.status_codes.values().sum();
-        let ok: u64 = (json.status_codes.iter())
-            .filter(|(code, _)| code.starts_with('2'))
-            .map(|(_, n)| n)
-            .sum();
-        let transport_errors: u64 = (json.errors.iter())
-            .filter(|(kind, _)| !kind.contains(DEADLINE_ABORT))
-            .map(|(_, n)| n)
-            .sum();
+        let count = |counts: &BTreeMap<String, u64>, counted: fn(&str) -> bool| -> u64 {
+            counts.iter().filter(|(key, _)| counted(key)).map(|(_, n)| n).sum()
+        };
+        let answered = count(&json.status_codes, |_| true);
+        let ok = count(&json.status_codes, |code| code.starts_with('2'));
+        let transport_errors = count(&json.errors, |kind| !kind.contains(DEADLINE_ABORT));
         let duration = json.summary.total;
         LoadResult {
-            ok_per_sec: if duration > 0.0 {
-                ok as f64 / duration
-            } else {
-                0.0
-            },
+            ok_per_sec: if duration > 0.0 { ok as f64 / duration } else { 0.0 },
             duration_secs: duration,
             requests: answered + transport_errors,
             ok,
@@ -220,15 +188,9 @@ mod tests {
         }"#;
         let result = LoadResult::from_oha(serde_json::from_str(text)?);
         assert_eq!(result.requests, 3001);
-        assert_eq!(
-            (result.ok, result.non_2xx, result.transport_errors),
-            (2990, 10, 1)
-        );
+        assert_eq!((result.ok, result.non_2xx, result.transport_errors), (2990, 10, 1));
         assert_eq!(result.errors(), 11);
-        assert_eq!(
-            (result.p50_ms, result.p99_ms, result.p999_ms),
-            (Some(1.0), Some(4.0), None)
-        );
+        assert_eq!((result.p50_ms, result.p99_ms, result.p999_ms), (Some(1.0), Some(4.0), None));
         assert!((result.ok_per_sec - 1495.0).abs() < 1e-9);
         Ok(())
     }

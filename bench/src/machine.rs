@@ -24,17 +24,12 @@ impl Machine {
                 let (name, value) = line.split_once(key)?;
                 name.trim()
                     .is_empty()
-                    .then(|| value.trim().trim_matches('"').to_string())
+                    .then(|| value.trim().trim_matches(['"', ':']).trim().to_string())
             })
         };
         Machine {
-            cpu_model: (field(&cpuinfo, "model name")).map_or("unknown CPU".into(), |model| {
-                model.trim_start_matches(':').trim().to_string()
-            }),
-            logical_cpus: cpuinfo
-                .lines()
-                .filter(|line| line.starts_with("processor"))
-                .count(),
+            cpu_model: field(&cpuinfo, "model name").unwrap_or("unknown CPU".into()),
+            logical_cpus: cpuinfo.lines().filter(|line| line.starts_with("processor")).count(),
             available_parallelism: std::thread::available_parallelism().map_or(1, |n| n.get()),
             memory_gib: kib_field(&read("/proc/meminfo"), "MemTotal").unwrap_or(0) as f64
                 / (1024.0 * 1024.0),
@@ -45,15 +40,10 @@ impl Machine {
 
     /// One line for a report.
     pub fn describe(&self) -> String {
-        format!(
-            "{}, {} logical CPUs ({} available), {:.1} GiB RAM, {} (Linux {})",
-            self.cpu_model,
-            self.logical_cpus,
-            self.available_parallelism,
-            self.memory_gib,
-            self.os,
-            self.kernel
-        )
+        let Machine { cpu_model, logical_cpus, available_parallelism, memory_gib, kernel, os } =
+            self;
+        let cpus = format!("{logical_cpus} logical CPUs ({available_parallelism} available)");
+        format!("{cpu_model}, {cpus}, {memory_gib:.1} GiB RAM, {os} (Linux {kernel})")
     }
 }
 

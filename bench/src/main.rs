@@ -1,10 +1,8 @@
 //! `cargo run --release -p bench -- --name NAME [--current] [--systems ...] [--duration 10s]`
 //!
-//! Starts each chosen system, one at a time: the app on fn-host's configurations (its
-//! durability modes, a baseline binary, instance reuse 1, databases on libSQL behind HAProxy),
-//! then each reference (Spin, wasmtime serve, Tornado, native axum); seeds each through its
-//! public API, drives oha against every scenario and writes results.json and results.md into
-//! bench/results/<date>-<name>/, and the index of runs beside them.
+//! Starts each chosen system in turn (fn-host's configurations, then the references), seeds it
+//! through its public API, drives oha against every scenario, and writes results.json and
+//! results.md (a soak, `--soak 30m`: soak.json, .md, .svg) into bench/results/<date>-<name>/.
 
 mod cli;
 mod load;
@@ -16,27 +14,27 @@ mod scenarios;
 mod start;
 mod system;
 
+use anyhow::Result;
 use clap::Parser;
+use report::Run;
+use std::path::Path;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let opts = cli::Opts::parse();
     let results = testkit::repo_root().join("bench/results");
-    let outcome = match opts.index_only {
-        true => results::write_index(&results).map(|_| true),
-        false => runner::run(&opts).and_then(|report| {
-            let folder = results.join(results::folder_name(report.generated_unix, &opts.name));
-            report.write(&folder)?;
-            println!("{}", report.markdown());
-            eprintln!("wrote {}", folder.display());
-            results::write_index(&results)?;
-            if !report.problems.is_empty() {
-                eprintln!(
-                    "{} problems (see Notes in the report)",
-                    report.problems.len()
-                );
-            }
-            Ok(report.problems.is_empty())
+    let folder = |run: &Run| results.join(results::folder_name(run.generated_unix, &opts.name));
+    let outcome = match (opts.index_only, opts.soak) {
+        (true, _) => results::write_index(&results).map(|_| true),
+        (false, Some(soak)) => runner::soak::run(&opts, soak).and_then(|report| {
+            report.write(&folder(&report.run))?;
+            let passed =
+                report.systems.iter().all(|s| s.verdict.as_ref().is_some_and(|v| v.passed));
+            Ok(finish(&results, &report.run, report.markdown())? && passed)
+        }),
+        (false, None) => runner::run(&opts).and_then(|report| {
+            report.write(&folder(&report.run))?;
+            finish(&results, &report.run, report.markdown())
         }),
     };
     match outcome {
@@ -47,4 +45,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints the report and rewrites the index; whether nothing went wrong.
+fn finish(results: &Path, run: &Run, markdown: String) -> Result<bool> {
+    println!("{markdown}");
+    results::write_index(results)?;
+    if !run.problems.is_empty() {
+        eprintln!("{} problems (see Notes in the report)", run.problems.len());
+    }
+    Ok(run.problems.is_empty())
 }

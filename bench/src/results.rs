@@ -9,26 +9,8 @@ use std::path::{Path, PathBuf};
 
 /// `<YYYY-MM-DD>-<name>` of a run that finished at `unix` (UTC).
 pub fn folder_name(unix: u64, name: &str) -> String {
-    format!("{}-{name}", date(unix))
-}
-
-/// The UTC date of `unix`, as `YYYY-MM-DD` (the civil-from-days algorithm of H. Hinnant).
-fn date(unix: u64) -> String {
-    let days = (unix / 86_400) as i64 + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix);
+    format!("{}-{name}", &humantime::format_rfc3339_seconds(time).to_string()[..10])
 }
 
 /// Rewrites `<results>/INDEX.md` from the run folders in it; returns its path.
@@ -38,16 +20,19 @@ pub fn write_index(results: &Path) -> Result<PathBuf> {
     let mut runs = Vec::new();
     for entry in entries {
         let path = entry?.path();
-        let json = path.join("results.json");
-        let run = match json.is_file() {
-            true => {
+        // A run's results, a soak's, or a folder of other material (e.g. profiles).
+        let json = ["results.json", "soak.json"].map(|name| path.join(name));
+        let run = match json.into_iter().find(|json| json.is_file()) {
+            Some(json) => {
                 let text = std::fs::read_to_string(&json)
                     .with_context(|| format!("cannot read {}", json.display()))?;
-                serde_json::from_str(&text)
-                    .with_context(|| format!("{} is not JSON", json.display()))?
+                let mut run: Value = serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not JSON", json.display()))?;
+                run["markdown"] =
+                    json.with_extension("md").file_name().map(|n| n.to_string_lossy()).into();
+                run
             }
-            // A folder of other material (e.g. profiles).
-            false => Value::Null,
+            None => Value::Null,
         };
         if let Some(folder) = path.file_name().filter(|_| path.is_dir()) {
             runs.push((folder.to_string_lossy().into_owned(), run));
@@ -62,14 +47,13 @@ pub fn write_index(results: &Path) -> Result<PathBuf> {
 /// The index of `runs` (each folder and its results.json), newest first.
 fn render(mut runs: Vec<(String, Value)>) -> String {
     runs.sort_by(|a, b| b.0.cmp(&a.0));
-    let link = |(folder, run): &(String, Value)| match run.is_null() {
-        true => format!("[`{folder}`]({folder}/)"),
-        false => format!("[`{folder}`]({folder}/results.md)"),
+    let link = |(folder, run): &(String, Value)| {
+        let markdown =
+            run["markdown"].as_str().unwrap_or(if run.is_null() { "" } else { "results.md" });
+        format!("[`{folder}`]({folder}/{markdown})")
     };
-    let current = (runs
-        .iter()
-        .filter(|(_, run)| run["settings"]["current"] == true))
-    .max_by_key(|(_, run)| run["generated_unix"].as_u64());
+    let current = (runs.iter().filter(|(_, run)| run["settings"]["current"] == true))
+        .max_by_key(|(_, run)| run["generated_unix"].as_u64());
     let mut md = String::from(
         "# Benchmark runs\n\nA folder per run, written by the bench \
          (`cargo run --release -p bench -- --name NAME [--current]`), as is this index.\n\n",
@@ -93,11 +77,7 @@ fn render(mut runs: Vec<(String, Value)>) -> String {
         };
         let (commit, systems) = (field("commit"), field("systems"));
         let (connections, secs) = (field("connections"), field("duration_secs"));
-        let _ = writeln!(
-            md,
-            "| {} | {commit} | {systems} | {connections} | {secs} |",
-            link(run)
-        );
+        let _ = writeln!(md, "| {} | {commit} | {systems} | {connections} | {secs} |", link(run));
     }
     md
 }
@@ -108,8 +88,7 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(date(0), "1970-01-01");
-        assert_eq!(date(951_782_400), "2000-02-29");
+        assert_eq!(folder_name(951_782_400, "leap"), "2000-02-29-leap");
         assert_eq!(folder_name(1_795_910_400, "bound"), "2026-11-29-bound");
     }
 
@@ -123,31 +102,19 @@ mod tests {
             Ok((folder.into(), run))
         };
         let index = render(vec![
-            run(
-                "2026-11-27-old",
-                r#"{"generated_unix": 1, "settings": {"current": true}}"#,
-            )?,
+            run("2026-11-27-old", r#"{"generated_unix": 1, "settings": {"current": true}}"#)?,
             run(
                 "2026-11-28-new",
                 r#"{"generated_unix": 2, "settings": {"current": true, "commit": "abc",
                     "systems": ["fn-host", "spin"], "connections": 64, "duration_secs": 10.0}}"#,
             )?,
-            run(
-                "2026-11-29-smoke",
-                r#"{"generated_unix": 3, "settings": {}}"#,
-            )?,
+            run("2026-11-29-smoke", r#"{"generated_unix": 3, "settings": {}}"#)?,
             run("2026-11-28-profiles", "")?,
         ]);
         let lines: Vec<&str> = index.lines().collect();
-        assert_eq!(
-            lines[4],
-            "Current: [`2026-11-28-new`](2026-11-28-new/results.md)"
-        );
+        assert_eq!(lines[4], "Current: [`2026-11-28-new`](2026-11-28-new/results.md)");
         // Newest first, by folder name.
-        assert_eq!(
-            lines[9],
-            "| [`2026-11-28-profiles`](2026-11-28-profiles/) | – | – | – | – |"
-        );
+        assert_eq!(lines[9], "| [`2026-11-28-profiles`](2026-11-28-profiles/) | – | – | – | – |");
         assert_eq!(
             lines[10],
             "| [`2026-11-28-new`](2026-11-28-new/results.md) | abc | fn-host, spin | 64 | 10.0 |"

@@ -1,17 +1,18 @@
-//! One benchmark run: every chosen system in turn, each started fresh, seeded, loaded,
-//! stopped.
+//! A run: each chosen system in turn started fresh, seeded, loaded, stopped; or a soak.
+
+pub mod soak;
 
 use crate::cli::{Opts, Size};
 use crate::load::{self, Load, Oha};
 use crate::machine::Machine;
 use crate::report::targets::Targets;
 use crate::report::{
-    BenchReport, ScenarioReport, SeedStats, Settings, SizeReport, StartupReport, SystemReport,
+    BenchReport, Run, ScenarioReport, SeedStats, Settings, SizeReport, StartupReport, SystemReport,
 };
 use crate::scenarios::{self, Scenario, Service};
 use crate::start::{self, Running, Served, Setup, Started};
 use crate::system::System;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use api_model::UserId;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -31,67 +32,61 @@ struct Bench<'a> {
     startup: Option<StartupReport>,
     problems: Vec<String>,
     notes: Vec<String>,
+    machine: Machine,
+    fn_host: PathBuf,
+    commit: Option<String>,
 }
 
-/// Runs everything the options ask for; the report holds whatever could be measured.
-pub fn run(opts: &Opts) -> Result<BenchReport> {
-    let repo = testkit::repo_root();
-    let fn_host = (opts.fn_host.clone()).unwrap_or_else(|| repo.join("target/release/fn-host"));
-    if !fn_host.is_file() {
-        bail!(
-            "no {}: build it first with `cargo build --release -p host` (or give --fn-host)",
-            fn_host.display()
-        );
+impl<'a> Bench<'a> {
+    /// The host binary, oha, the scratch folder and the chosen systems: a run's and a soak's.
+    fn prepare(opts: &'a Opts) -> Result<(Bench<'a>, Vec<Setup>)> {
+        let repo = testkit::repo_root();
+        let fn_host = (opts.fn_host.clone()).unwrap_or_else(|| repo.join("target/release/fn-host"));
+        let build = "build it first with `cargo build --release -p host` (or give --fn-host)";
+        ensure!(fn_host.is_file(), "no {}: {build}", fn_host.display());
+        let oha = Oha::find(&repo.join("target/bench-tools"))?;
+        let work_root = (opts.work_dir.clone()).unwrap_or_else(|| repo.join("target/bench-work"));
+        let run_dir = work_root.join(format!("run-{}-{}", unix_now(), std::process::id()));
+        // oha's lists of URLs and bodies, per scenario.
+        std::fs::create_dir_all(run_dir.join("load"))
+            .with_context(|| format!("cannot create {}", run_dir.display()))?;
+        ctrlc::set_handler(|| {
+            eprintln!("\ninterrupted: stopping after this step");
+            INTERRUPTED.store(true, Ordering::Relaxed);
+        })
+        .context("cannot install the Ctrl-C handler")?;
+        let machine = Machine::read();
+        eprintln!("machine: {}", machine.describe());
+        eprintln!("load:    {} ({})", oha.version, oha.binary.display());
+        eprintln!("scratch: {}", run_dir.display());
+        let (setups, notes) = start::find(opts, &fn_host, &run_dir);
+        let mut bench = Bench {
+            opts,
+            oha,
+            run_dir,
+            runtime: tokio::runtime::Runtime::new().context("cannot start the async runtime")?,
+            startup: None,
+            problems: Vec::new(),
+            notes: Vec::new(),
+            machine,
+            fn_host,
+            commit: git_commit(&repo),
+        };
+        for note in notes {
+            bench.note(note);
+        }
+        Ok((bench, setups))
     }
-    let targets_file = (opts.targets.clone()).unwrap_or_else(|| repo.join("bench/targets.toml"));
-    let targets = Targets::read(&targets_file)?;
-    let oha = Oha::find(&repo.join("target/bench-tools"))?;
-    let work_root = (opts.work_dir.clone()).unwrap_or_else(|| repo.join("target/bench-work"));
-    let run_dir = work_root.join(format!("run-{}-{}", unix_now(), std::process::id()));
-    // oha's lists of URLs and bodies, per scenario.
-    std::fs::create_dir_all(run_dir.join("load"))
-        .with_context(|| format!("cannot create {}", run_dir.display()))?;
-    ctrlc::set_handler(|| {
-        eprintln!("\ninterrupted: stopping after this step");
-        INTERRUPTED.store(true, Ordering::Relaxed);
-    })
-    .context("cannot install the Ctrl-C handler")?;
 
-    let machine = Machine::read();
-    eprintln!("machine: {}", machine.describe());
-    eprintln!("load:    {} ({})", oha.version, oha.binary.display());
-    eprintln!("scratch: {}", run_dir.display());
-    let (setups, notes) = start::find(opts, &fn_host, &run_dir);
-    let mut bench = Bench {
-        opts,
-        oha,
-        run_dir: run_dir.clone(),
-        runtime: tokio::runtime::Runtime::new().context("cannot start the async runtime")?,
-        startup: None,
-        problems: Vec::new(),
-        notes: Vec::new(),
-    };
-    for note in notes {
-        bench.note(note);
-    }
-    let sizes = bench.measure_all(&setups);
-    if !opts.keep_work
-        && let Err(error) = std::fs::remove_dir_all(&run_dir)
-    {
-        eprintln!("warning: cannot remove {}: {error}", run_dir.display());
-    }
-    let programs = (setups.iter())
-        .flat_map(Setup::programs)
-        .filter_map(|(name, binary)| Some((name, load::version(binary).ok()?)))
-        .collect();
-    let ran_baseline = setups.iter().any(|s| s.system == System::Baseline);
-    let targets = sizes
-        .first()
-        .map(|main| targets.check(main, opts.connections));
-    Ok(BenchReport {
-        generated_unix: unix_now(),
-        machine,
-        settings: Settings {
+    /// The options this run went by, the systems that could run and their programs' versions.
+    fn settings(&self, setups: &[Setup]) -> Settings {
+        let opts = self.opts;
+        let programs = (setups.iter())
+            .flat_map(Setup::programs)
+            .filter_map(|(name, binary)| Some((name, load::version(binary).ok()?)))
+            .collect();
+        let ran_baseline = setups.iter().any(|s| s.system == System::Baseline);
+        Settings {
             name: opts.name.clone(),
             current: opts.current,
             duration_secs: opts.duration.as_secs_f64(),
@@ -103,17 +98,45 @@ pub fn run(opts: &Opts) -> Result<BenchReport> {
             systems: setups.iter().map(|setup| setup.system).collect(),
             seed_concurrency: opts.seed_concurrency,
             host_args: opts.host_args.clone(),
-            fn_host,
+            fn_host: self.fn_host.clone(),
             baseline: (opts.baseline_fn_host.clone()).filter(|_| ran_baseline),
-            oha: bench.oha.version.clone(),
+            oha: self.oha.version.clone(),
             programs,
-            commit: git_commit(&repo),
-        },
+            commit: self.commit.clone(),
+        }
+    }
+
+    /// Removes the scratch folder, unless asked to keep it; what the report records of the run.
+    fn finish(&mut self, settings: Settings) -> Run {
+        if !self.opts.keep_work
+            && let Err(error) = std::fs::remove_dir_all(&self.run_dir)
+        {
+            eprintln!("warning: cannot remove {}: {error}", self.run_dir.display());
+        }
+        Run {
+            generated_unix: unix_now(),
+            machine: self.machine.clone(),
+            settings,
+            problems: std::mem::take(&mut self.problems),
+            notes: std::mem::take(&mut self.notes),
+        }
+    }
+}
+
+/// Runs everything the options ask for; the report holds whatever could be measured.
+pub fn run(opts: &Opts) -> Result<BenchReport> {
+    let targets_file =
+        (opts.targets.clone()).unwrap_or_else(|| testkit::repo_root().join("bench/targets.toml"));
+    let targets = Targets::read(&targets_file)?;
+    let (mut bench, setups) = Bench::prepare(opts)?;
+    let sizes = bench.measure_all(&setups);
+    let targets = sizes.first().map(|main| targets.check(main, opts.connections));
+    let settings = bench.settings(&setups);
+    Ok(BenchReport {
         startup: bench.startup.take(),
         sizes,
         targets: targets.unwrap_or_default(),
-        problems: std::mem::take(&mut bench.problems),
-        notes: std::mem::take(&mut bench.notes),
+        run: bench.finish(settings),
     })
 }
 
@@ -123,12 +146,8 @@ impl Bench<'_> {
         let mut reports = Vec::new();
         for (index, size) in self.opts.sizes.iter().enumerate() {
             let main = index == 0;
-            eprintln!(
-                "\n== {} listings over {} users{} ==",
-                size.listings,
-                size.users,
-                if main { "" } else { " (scale run)" }
-            );
+            let scale_run = if main { "" } else { " (scale run)" };
+            eprintln!("\n== {} listings over {} users{scale_run} ==", size.listings, size.users);
             let mut report = SizeReport::new(*size);
             for setup in setups {
                 let system = setup.system;
@@ -158,19 +177,14 @@ impl Bench<'_> {
         reports
     }
 
-    /// Runs one part of a system's measurement. What fails, an error or a panic (testkit panics
-    /// where a test would fail), is a problem of the report, and the run goes on.
+    /// Runs one part of a run; what fails is a problem of the report, and the run goes on.
     fn attempt(&mut self, label: &str, part: impl FnOnce(&mut Self) -> Result<()>) {
-        match std::panic::catch_unwind(AssertUnwindSafe(|| part(self))) {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => self.problem(format!("{label}: {error:#}")),
-            Err(panic) => self.problem(format!("{label}: {}", message(&panic))),
+        if let Some(failure) = failure(|| part(self)) {
+            self.problem(format!("{label}: {failure}"));
         }
     }
 
-    /// The app on one system at one size: started on fresh state (fn-host at the main size
-    /// after its timed starts), seeded through its public API, measured scenario by scenario,
-    /// stopped.
+    /// The app on one system at one size: started fresh (fn-host timed), seeded, measured.
     fn measure_app(
         &mut self,
         setup: &Setup,
@@ -224,34 +238,27 @@ impl Bench<'_> {
     /// `--startup-runs` fresh starts; the last one, in `dir`, stays up for the benchmark.
     fn timed_start(&mut self, setup: &Setup, dir: &Path) -> Result<Started> {
         eprintln!("fn-host: first start (compiles the components into the cache)");
-        let mut started: Option<Started> = None;
-        let (mut cold_ms, mut first) = (0.0, Vec::new());
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        let runs = self.opts.startup_runs;
-        for run in 0..=runs {
-            drop(started.take());
-            let dir = match run == runs {
-                true => dir.to_path_buf(),
-                false => self.run_dir.join(format!("fn-host-start-{run}")),
-            };
-            let start = setup.start(Served::App, &dir)?;
-            match run {
-                0 => cold_ms = ms(start.ready),
-                _ => first.push(ms(start.ready)),
-            }
-            started = Some(start);
-        }
+        // Each start but the last is stopped (dropped) before the next.
+        let ms = |started: &Started| started.ready.as_secs_f64() * 1e3;
+        let start =
+            |run| setup.start(Served::App, &self.run_dir.join(format!("fn-host-start-{run}")));
+        let cold_first_response_ms = ms(&start(0)?);
+        let cached = (1..self.opts.startup_runs).map(|run| Ok(ms(&start(run)?)));
+        let mut first = cached.collect::<Result<Vec<f64>>>()?;
+        let started = setup.start(Served::App, dir)?;
+        first.push(ms(&started));
+        let median_first_response_ms = median(&first);
         let report = StartupReport {
-            cold_first_response_ms: cold_ms,
-            median_first_response_ms: median(&first),
+            cold_first_response_ms,
             first_response_ms: first,
+            median_first_response_ms,
         };
+        let (median, cold) = (report.median_first_response_ms, report.cold_first_response_ms);
         eprintln!(
-            "fn-host: start → first response {:.0} ms median (cached), {:.0} ms cold",
-            report.median_first_response_ms, report.cold_first_response_ms
+            "fn-host: start → first response {median:.0} ms median (cached), {cold:.0} ms cold"
         );
         self.startup = Some(report);
-        started.context("no fn-host start")
+        Ok(started)
     }
 
     /// Seeds through the system's public API; returns the users' ids.
@@ -262,10 +269,7 @@ impl Bench<'_> {
         report: &mut SystemReport,
     ) -> Result<Vec<UserId>> {
         let name = report.label.clone();
-        eprintln!(
-            "{name}: seeding {} users and {} listings",
-            size.users, size.listings
-        );
+        eprintln!("{name}: seeding {} users and {} listings", size.users, size.listings);
         let config = seed::Config {
             seed: self.opts.seed,
             concurrency: self.opts.seed_concurrency as usize,
@@ -274,12 +278,10 @@ impl Bench<'_> {
         let seeded = (self.runtime.block_on(seed::run(&config)))
             .with_context(|| format!("seeding {name}"))?;
         eprintln!("{}", seeded.summary());
-        if seeded.failures() > 0 {
-            self.problem(format!(
-                "{name}: {} seeding requests failed (first: {})",
-                seeded.failures(),
-                seeded.errors.first().map(String::as_str).unwrap_or("?")
-            ));
+        let (failed, first) =
+            (seeded.failures(), seeded.errors.first().map_or("?", String::as_str));
+        if failed > 0 {
+            self.problem(format!("{name}: {failed} seeding requests failed (first: {first})"));
         }
         let user_ids = seeded.created_user_ids();
         if user_ids.is_empty() {
@@ -344,22 +346,15 @@ impl Bench<'_> {
                     continue;
                 }
             };
+            let (id, title, rate, errors) =
+                (scenario.id, scenario.title, result.ok_per_sec, result.errors());
+            let [p50, p99] = [result.p50_ms, result.p99_ms].map(|ms| ms.unwrap_or(f64::NAN));
             eprintln!(
-                "  {name:<30} {:<42} {:>9.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  errors {}",
-                scenario.title,
-                result.ok_per_sec,
-                result.p50_ms.unwrap_or(f64::NAN),
-                result.p99_ms.unwrap_or(f64::NAN),
-                result.errors()
+                "  {name:<30} {title:<42} {rate:>9.0} req/s  p50 {p50:>8.2} ms  p99 {p99:>8.2} ms  errors {errors}"
             );
-            if result.errors() > 0 {
-                self.problem(format!(
-                    "{name} {}: {} errors ({:?} {:?})",
-                    scenario.id,
-                    result.errors(),
-                    result.status_codes,
-                    result.error_kinds
-                ));
+            if errors > 0 {
+                let (codes, kinds) = (&result.status_codes, &result.error_kinds);
+                self.problem(format!("{name} {id}: {errors} errors ({codes:?} {kinds:?})"));
             }
             let settled_kib = settle.map(|settle| {
                 std::thread::sleep(settle);
@@ -389,11 +384,17 @@ impl Bench<'_> {
     }
 }
 
-/// What a panic said.
-fn message(panic: &(dyn std::any::Any + Send)) -> String {
-    (panic.downcast_ref::<String>().cloned())
-        .or_else(|| panic.downcast_ref::<&str>().map(|text| text.to_string()))
-        .unwrap_or_else(|| "panicked".to_string())
+/// What went wrong in `part`: an error, or a panic's message (testkit panics on failure).
+fn failure(part: impl FnOnce() -> Result<()>) -> Option<String> {
+    match std::panic::catch_unwind(AssertUnwindSafe(part)) {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(format!("{error:#}")),
+        Err(panic) => Some(
+            (panic.downcast_ref::<String>().cloned())
+                .or_else(|| panic.downcast_ref::<&str>().map(|text| text.to_string()))
+                .unwrap_or_else(|| "panicked".to_string()),
+        ),
+    }
 }
 
 fn median(values: &[f64]) -> f64 {
@@ -411,25 +412,13 @@ fn unix_now() -> u64 {
     now.map(|d| d.as_secs()).unwrap_or(0)
 }
 
-/// `git rev-parse --short HEAD` of `repo`, `-dirty` when it has changes.
+/// The short commit of `repo`, `-dirty` when it has changes.
 fn git_commit(repo: &Path) -> Option<String> {
-    let git = |args: &[&str]| {
-        let output = std::process::Command::new("git")
-            .arg("-C")
-            .arg(repo)
-            .args(args)
-            .output();
-        let output = output.ok().filter(|o| o.status.success())?;
-        Some(String::from_utf8_lossy(&output.stdout).trim().to_string())
-    };
-    let commit = git(&["rev-parse", "--short", "HEAD"])?;
-    let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
-        .is_some_and(|status| !status.is_empty());
-    Some(if dirty {
-        format!("{commit}-dirty")
-    } else {
-        commit
-    })
+    let mut git = std::process::Command::new("git");
+    // No tag, so the short commit; untracked files do not make it dirty.
+    git.arg("-C").arg(repo).args(["describe", "--always", "--dirty", "--exclude", "*"]);
+    let output = git.output().ok().filter(|output| output.status.success())?;
+    Some(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
 #[cfg(test)]

@@ -5,8 +5,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use seed::Encoding;
 
-/// How many distinct random URLs or bodies a scenario cycles through (oha picks one at random
-/// for each request).
+/// How many random URLs or bodies a scenario has (oha picks one at random per request).
 const VARIANTS: usize = 10_000;
 
 /// Which service a scenario talks to.
@@ -32,11 +31,7 @@ pub struct Urls {
 impl Urls {
     /// Every service at `url`.
     pub fn all(url: &str) -> Urls {
-        Urls {
-            listings: url.to_string(),
-            users: url.to_string(),
-            public: url.to_string(),
-        }
+        Urls { listings: url.to_string(), users: url.to_string(), public: url.to_string() }
     }
 }
 
@@ -73,87 +68,33 @@ pub const FLOOR: &str = "floor_hello";
 pub const FLOOR_CHAINED: &str = "floor_chained";
 
 pub const ALL: &[Scenario] = &[
-    Scenario {
-        id: "listings_page10",
-        title: "GET /listings?page_size=10",
-        short: "listings p10",
-        service: Service::Listings,
-        shape: Shape::Fixed("/listings?page_size=10"),
-        scale: true,
-    },
-    Scenario {
-        id: "listings_by_user",
-        title: "GET /listings?user_id={id}",
-        short: "listings user_id",
-        service: Service::Listings,
-        shape: Shape::RandomUser("/listings?user_id="),
-        scale: true,
-    },
-    Scenario {
-        id: "user_by_id",
-        title: "GET /users/{id}",
-        short: "users/{id}",
-        service: Service::Users,
-        shape: Shape::RandomUser("/users/"),
-        scale: false,
-    },
-    Scenario {
-        id: "public_page10",
-        title: "GET /public-api/listings?page_size=10",
-        short: "public p10",
-        service: Service::Public,
-        shape: Shape::Fixed("/public-api/listings?page_size=10"),
-        scale: false,
-    },
-    Scenario {
-        id: "public_page50",
-        title: "GET /public-api/listings?page_size=50",
-        short: "public p50",
-        service: Service::Public,
-        shape: Shape::Fixed("/public-api/listings?page_size=50"),
-        scale: false,
-    },
+    Scenario::new("listings_page10", "GET /listings?page_size=10", "listings p10")
+        .on(Service::Listings, Shape::Fixed("/listings?page_size=10"))
+        .at_scale(),
+    Scenario::new("listings_by_user", "GET /listings?user_id={id}", "listings user_id")
+        .on(Service::Listings, Shape::RandomUser("/listings?user_id="))
+        .at_scale(),
+    Scenario::new("user_by_id", "GET /users/{id}", "users/{id}")
+        .on(Service::Users, Shape::RandomUser("/users/")),
+    Scenario::new("public_page10", "GET /public-api/listings?page_size=10", "public p10")
+        .on(Service::Public, Shape::Fixed("/public-api/listings?page_size=10")),
+    Scenario::new("public_page50", "GET /public-api/listings?page_size=50", "public p50")
+        .on(Service::Public, Shape::Fixed("/public-api/listings?page_size=50")),
     // Writes last, so that every read above sees the seeded size.
-    Scenario {
-        id: "users_create",
-        title: "POST /users",
-        short: "POST users",
-        service: Service::Users,
-        shape: Shape::NewUsers("/users", Encoding::Form),
-        scale: false,
-    },
-    Scenario {
-        id: "listings_create",
-        title: "POST /listings",
-        short: "POST listings",
-        service: Service::Listings,
-        shape: Shape::NewListings("/listings", Encoding::Form),
-        scale: false,
-    },
-    Scenario {
-        id: "public_create_listing",
-        title: "POST /public-api/listings",
-        short: "POST public",
-        service: Service::Public,
-        shape: Shape::NewListings("/public-api/listings", Encoding::Json),
-        scale: false,
-    },
-    Scenario {
-        id: FLOOR,
-        title: "GET /hello (trivial component)",
-        short: "floor",
-        service: Service::Floor,
-        shape: Shape::Fixed("/hello"),
-        scale: false,
-    },
-    Scenario {
-        id: FLOOR_CHAINED,
-        title: "GET /chained (trivial component calling another twice)",
-        short: "floor chained",
-        service: Service::ChainedFloor,
-        shape: Shape::Fixed("/chained"),
-        scale: false,
-    },
+    Scenario::new("users_create", "POST /users", "POST users")
+        .on(Service::Users, Shape::NewUsers("/users", Encoding::Form)),
+    Scenario::new("listings_create", "POST /listings", "POST listings")
+        .on(Service::Listings, Shape::NewListings("/listings", Encoding::Form)),
+    Scenario::new("public_create_listing", "POST /public-api/listings", "POST public")
+        .on(Service::Public, Shape::NewListings("/public-api/listings", Encoding::Json)),
+    Scenario::new(FLOOR, "GET /hello (trivial component)", "floor")
+        .on(Service::Floor, Shape::Fixed("/hello")),
+    Scenario::new(
+        FLOOR_CHAINED,
+        "GET /chained (trivial component calling another twice)",
+        "floor chained",
+    )
+    .on(Service::ChainedFloor, Shape::Fixed("/chained")),
 ];
 
 pub fn by_id(id: &str) -> Option<&'static Scenario> {
@@ -168,14 +109,29 @@ pub enum Requests {
     /// Random URLs from this list.
     Urls(Vec<String>),
     /// POST random bodies from this list, all of one content type, to one URL.
-    Bodies {
-        url: String,
-        content_type: &'static str,
-        bodies: Vec<String>,
-    },
+    Bodies { url: String, content_type: &'static str, bodies: Vec<String> },
 }
 
 impl Scenario {
+    const fn new(id: &'static str, title: &'static str, short: &'static str) -> Scenario {
+        Scenario {
+            id,
+            title,
+            short,
+            service: Service::Floor,
+            shape: Shape::Fixed("/"),
+            scale: false,
+        }
+    }
+
+    const fn on(self, service: Service, shape: Shape) -> Scenario {
+        Scenario { service, shape, ..self }
+    }
+
+    const fn at_scale(self) -> Scenario {
+        Scenario { scale: true, ..self }
+    }
+
     /// An API scenario (everything but the floors).
     pub fn is_api(&self) -> bool {
         self.floor().is_some()
@@ -191,23 +147,16 @@ impl Scenario {
         }
     }
 
-    /// The requests for a system at `urls` whose users have `user_ids`; the same `seed`
+    /// The requests for a system at `urls` whose users have `users`; the same `seed`
     /// gives every system the same sequence of ids and bodies.
-    pub fn requests(
-        &self,
-        urls: &Urls,
-        user_ids: &[UserId],
-        seed: u64,
-    ) -> Result<Requests, String> {
+    pub fn requests(&self, urls: &Urls, users: &[UserId], seed: u64) -> Result<Requests, String> {
         let base = match self.service {
             Service::Listings => &urls.listings,
             Service::Users => &urls.users,
             Service::Public | Service::Floor | Service::ChainedFloor => &urls.public,
         };
         let seed = seed ^ hash(self.id);
-        if user_ids.is_empty()
-            && matches!(self.shape, Shape::RandomUser(_) | Shape::NewListings(..))
-        {
+        if users.is_empty() && matches!(self.shape, Shape::RandomUser(_) | Shape::NewListings(..)) {
             return Err("no users to make requests for".into());
         }
         match self.shape {
@@ -215,7 +164,7 @@ impl Scenario {
             Shape::RandomUser(prefix) => {
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
                 let urls = (0..VARIANTS).map(|_| {
-                    let user_id = user_ids[rng.random_range(0..user_ids.len())].get();
+                    let user_id = users[rng.random_range(0..users.len())].get();
                     format!("{base}{prefix}{user_id}")
                 });
                 Ok(Requests::Urls(urls.collect()))
@@ -225,13 +174,11 @@ impl Scenario {
                     Shape::NewUsers(..) => (seed::Plan::generate(seed, VARIANTS, 0).users.iter())
                         .map(|name| seed::user_body(name, encoding))
                         .collect(),
-                    _ => (seed::Plan::generate(seed, user_ids.len(), VARIANTS)
-                        .listings
-                        .iter())
-                    .map(|listing| {
-                        seed::listing_body(user_ids[listing.user_index], listing, encoding)
-                    })
-                    .collect(),
+                    _ => (seed::Plan::generate(seed, users.len(), VARIANTS).listings.iter())
+                        .map(|listing| {
+                            seed::listing_body(users[listing.user_index], listing, encoding)
+                        })
+                        .collect(),
                 };
                 Ok(Requests::Bodies {
                     url: format!("{base}{path}"),
@@ -245,9 +192,8 @@ impl Scenario {
 
 /// FNV-1a: a fixed per-scenario seed offset (std's hasher is randomised per process).
 fn hash(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    text.bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 #[cfg(test)]
@@ -260,77 +206,38 @@ mod tests {
             users: "http://u".into(),
             public: "http://p".into(),
         };
-        let users: Vec<UserId> = users
-            .iter()
-            .filter_map(|id| UserId::new(*id).ok())
-            .collect();
+        let users: Vec<UserId> = users.iter().filter_map(|id| UserId::new(*id).ok()).collect();
         let scenario = by_id(id).ok_or("no such scenario")?;
         let requests = scenario.requests(&urls, &users, 42)?;
-        assert_eq!(
-            Ok(&requests),
-            scenario.requests(&urls, &users, 42).as_ref(),
-            "reproducible"
-        );
+        assert_eq!(Ok(&requests), scenario.requests(&urls, &users, 42).as_ref(), "reproducible");
         Ok(requests)
     }
 
     #[test]
-    fn ids_are_unique() {
-        let mut ids: Vec<_> = ALL.iter().map(|s| s.id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        assert_eq!(ids.len(), ALL.len());
-    }
-
-    #[test]
     fn each_goes_to_its_service_with_the_seeded_users() -> Result<(), String> {
+        let first = |id| ALL.iter().position(|s| s.id == id);
+        assert!(ALL.iter().enumerate().all(|(i, s)| first(s.id) == Some(i)), "unique ids");
         let fixed = Requests::Url("http://l/listings?page_size=10".into());
         assert_eq!(requests("listings_page10", &[7])?, fixed);
         let Requests::Urls(urls) = requests("user_by_id", &[7, 8])? else {
             return Err("user_by_id has random URLs".into());
         };
-        assert!(
-            urls.iter()
-                .all(|url| url == "http://u/users/7" || url == "http://u/users/8")
-        );
+        assert!(urls.iter().all(|url| url == "http://u/users/7" || url == "http://u/users/8"));
         assert_eq!(urls.len(), VARIANTS);
         for (id, to, content_type) in [
-            (
-                "users_create",
-                "http://u/users",
-                "application/x-www-form-urlencoded",
-            ),
-            (
-                "listings_create",
-                "http://l/listings",
-                "application/x-www-form-urlencoded",
-            ),
-            (
-                "public_create_listing",
-                "http://p/public-api/listings",
-                "application/json",
-            ),
+            ("users_create", "http://u/users", "application/x-www-form-urlencoded"),
+            ("listings_create", "http://l/listings", "application/x-www-form-urlencoded"),
+            ("public_create_listing", "http://p/public-api/listings", "application/json"),
         ] {
-            let Requests::Bodies {
-                url,
-                content_type: sent,
-                bodies,
-            } = requests(id, &[4])?
-            else {
+            let Requests::Bodies { url, content_type: sent, bodies } = requests(id, &[4])? else {
                 return Err(format!("{id} has bodies"));
             };
-            assert_eq!(
-                (url.as_str(), sent, bodies.len()),
-                (to, content_type, VARIANTS)
-            );
+            assert_eq!((url.as_str(), sent, bodies.len()), (to, content_type, VARIANTS));
             if id != "users_create" {
                 assert!(bodies.iter().all(|body| body.contains("user_id")), "{id}");
             }
         }
-        assert!(
-            requests("listings_create", &[]).is_err(),
-            "listings need users"
-        );
+        assert!(requests("listings_create", &[]).is_err(), "listings need users");
         Ok(())
     }
 }

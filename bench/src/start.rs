@@ -1,8 +1,6 @@
-//! How each chosen system starts on this machine, decided once per run, and the system once
-//! started. Hosts, clusters and servers are `testkit`'s, as the tests start them (each in a
-//! process group of its own, killed when dropped); the Tornado and native references start and
-//! stop themselves with their `start.sh` / `stop.sh`. A system whose programs are not here is
-//! skipped with a note.
+//! How each chosen system starts here, and the system once started: hosts, clusters and servers
+//! as `testkit` starts them for the tests (killed when dropped), the Tornado and native
+//! references by their own `start.sh` / `stop.sh`.
 
 use crate::cli::Opts;
 use crate::scenarios::Urls;
@@ -26,10 +24,7 @@ pub enum Served {
 impl Served {
     /// A path that answers 2xx once a component has really served a request.
     pub fn ready_path(self) -> &'static str {
-        match self {
-            Served::App => "/listings?page_size=1",
-            Served::Floor => "/hello",
-        }
+        if self == Served::App { "/listings?page_size=1" } else { "/hello" }
     }
 
     /// `program` serving it, with its state in `dir`: the app with the listing and user
@@ -78,12 +73,12 @@ struct HostSetup {
     cluster: Option<ClusterPrograms>,
 }
 
-/// The systems `opts` asks for that can run here, in display order, and a note for each of
-/// the others. Compiled components go to `run_dir`, so that the first start compiles.
+/// The systems asked for that can run here, and a note for each of the others. Compiled
+/// components go to `run_dir`, so that the first start compiles.
 pub fn find(opts: &Opts, fn_host: &Path, run_dir: &Path) -> (Vec<Setup>, Vec<String>) {
     let mut notes = Vec::new();
-    let setups = (opts.systems.0.iter())
-        .filter_map(|&system| {
+    let setups = (opts.systems().into_iter())
+        .filter_map(|system| {
             Setup::find(system, opts, fn_host, run_dir)
                 .map_err(|why| notes.push(format!("{}: {why}; skipped", system.label())))
                 .ok()
@@ -130,14 +125,12 @@ impl Setup {
                 });
                 How::Host(host)
             }
-            System::Spin => How::Host(HostSetup {
-                program: HostProgram::Spin(
-                    testkit::find_tool("SPIN", "spin")
-                        .ok_or("no Spin CLI (set SPIN to one, >= 4.1, or put `spin` on PATH)")?,
-                ),
-                args: Vec::new(),
-                ..host
-            }),
+            System::Spin => {
+                let spin = testkit::find_tool("SPIN", "spin");
+                let spin =
+                    spin.ok_or("no Spin CLI (set SPIN to one, >= 4.1, or put `spin` on PATH)")?;
+                How::Host(HostSetup { program: HostProgram::Spin(spin), args: Vec::new(), ..host })
+            }
             System::WasmtimeServe => How::Wasmtime(
                 testkit::find_tool("WASMTIME", "wasmtime")
                     .ok_or("no wasmtime CLI (set WASMTIME to one or put `wasmtime` on PATH)")?,
@@ -157,14 +150,10 @@ impl Setup {
     /// The third-party programs it runs, by name, for their versions in the report.
     pub fn programs(&self) -> Vec<(&'static str, &Path)> {
         match &self.how {
-            How::Host(HostSetup {
-                program: HostProgram::Spin(spin),
-                ..
-            }) => vec![("spin", spin)],
-            How::Host(HostSetup {
-                cluster: Some(cluster),
-                ..
-            }) => vec![("sqld", &cluster.sqld), ("haproxy", &cluster.balancer)],
+            How::Host(HostSetup { program: HostProgram::Spin(spin), .. }) => vec![("spin", spin)],
+            How::Host(HostSetup { cluster: Some(cluster), .. }) => {
+                vec![("sqld", &cluster.sqld), ("haproxy", &cluster.balancer)]
+            }
             How::Wasmtime(wasmtime, _) => vec![("wasmtime", wasmtime)],
             How::Host(_) | How::Anchor(_) => Vec::new(),
         }
@@ -186,10 +175,7 @@ impl Setup {
                 let spawned = Instant::now();
                 match &host.cluster {
                     None => (Running::Host(options.start()), spawned),
-                    Some(cluster) => (
-                        Running::Cluster(options.on(cluster.clone()).start()),
-                        spawned,
-                    ),
+                    Some(on) => (Running::Cluster(options.on(on.clone()).start()), spawned),
                 }
             }
             How::Wasmtime(wasmtime, builder) => {
@@ -235,6 +221,17 @@ impl Running {
         }
     }
 
+    /// Each host process's RSS in KiB (not a cluster's sqld and HAProxy, nor Spin's child).
+    pub fn hosts_rss_kib(&self) -> Vec<u64> {
+        match self {
+            Running::Host(host) => vec![host.rss_bytes() / 1024],
+            Running::Cluster(cluster) => {
+                cluster.hosts.iter().map(|h| h.rss_bytes() / 1024).collect()
+            }
+            _ => vec![testkit::memory::rss_kib(&self.processes())],
+        }
+    }
+
     /// The processes whose trees are the system: the references' recorded ones, else every
     /// child of this process (only one system runs at a time, and the load generator has not
     /// started yet when this is asked).
@@ -252,16 +249,8 @@ fn wasmtime_serve(program: &Path, dir: &Path) -> Result<(String, Daemon)> {
     let port = testkit::free_ports(1)[0];
     let wasm = testkit::repo_root().join("target/wasm32-wasip2/release/trivial.wasm");
     let mut command = Command::new(program);
-    command
-        .args(["serve", "-Scli", "--addr"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg(wasm);
-    let daemon = Daemon::start(
-        &mut command,
-        "wasmtime serve",
-        &dir.join("wasmtime.log"),
-        port,
-    )?;
+    command.args(["serve", "-Scli", "--addr"]).arg(format!("127.0.0.1:{port}")).arg(wasm);
+    let daemon = Daemon::start(&mut command, "wasmtime serve", &dir.join("wasmtime.log"), port)?;
     Ok((format!("http://127.0.0.1:{port}"), daemon))
 }
 
@@ -293,10 +282,7 @@ impl Anchor {
             System::Tornado => ("tornado", "TORNADO_DATA"),
             _ => ("native-axum", "NATIVE_DATA"),
         };
-        Anchor {
-            dir: anchors_dir.join(folder),
-            data_var,
-        }
+        Anchor { dir: anchors_dir.join(folder), data_var }
     }
 
     /// `RESET=1 ./start.sh LISTINGS USERS PUBLIC` on free ports, its data in `data_dir`.
@@ -307,21 +293,14 @@ impl Anchor {
         let mut started = StartedAnchor {
             anchor: self.clone(),
             data_dir: data_dir.to_path_buf(),
-            urls: Urls {
-                listings: url(ports[0]),
-                users: url(ports[1]),
-                public: url(ports[2]),
-            },
+            urls: Urls { listings: url(ports[0]), users: url(ports[1]), public: url(ports[2]) },
             pids: Vec::new(),
         };
         started.script("start.sh", &ports)?;
         let pids = data_dir.join("pids");
         let pids = std::fs::read_to_string(&pids)
             .with_context(|| format!("cannot read {}", pids.display()))?;
-        started.pids = pids
-            .lines()
-            .filter_map(|line| line.trim().parse().ok())
-            .collect();
+        started.pids = pids.lines().filter_map(|line| line.trim().parse().ok()).collect();
         Ok(started)
     }
 }
@@ -350,10 +329,7 @@ impl StartedAnchor {
             .status()
             .with_context(|| format!("cannot run {script}"))?;
         if !status.success() {
-            bail!(
-                "{script} failed ({status}); see {script}.log in {}",
-                self.data_dir.display()
-            );
+            bail!("{script} failed ({status}); see {script}.log in {}", self.data_dir.display());
         }
         Ok(())
     }

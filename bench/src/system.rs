@@ -48,54 +48,41 @@ impl System {
     pub const DURABILITY: [System; 3] = [System::FnHost, System::FnHostProcess, System::Baseline];
 
     /// The shapes of a deployment: one host on local files, one on libSQL, two on libSQL.
-    pub const SHAPES: [System; 3] = [
-        System::FnHost,
-        System::FnHostLibsql,
-        System::FnHostLibsqlBalanced,
-    ];
+    pub const SHAPES: [System; 3] =
+        [System::FnHost, System::FnHostLibsql, System::FnHostLibsqlBalanced];
 
     /// The other stacks fn-host is measured against.
-    pub const REFERENCES: [System; 4] = [
-        System::Spin,
-        System::WasmtimeServe,
-        System::Tornado,
-        System::Native,
-    ];
+    pub const REFERENCES: [System; 4] =
+        [System::Spin, System::WasmtimeServe, System::Tornado, System::Native];
 
     /// As the JSON, `--systems` and file names spell it.
     pub fn id(self) -> &'static str {
-        match self {
-            System::FnHost => "fn-host",
-            System::FnHostProcess => "fn-host-process",
-            System::Baseline => "baseline",
-            System::FnHostReuse1 => "fn-host-reuse1",
-            System::FnHostLibsql => "fn-host-libsql",
-            System::FnHostLibsqlBalanced => "fn-host-libsql-balanced",
-            System::Spin => "spin",
-            System::WasmtimeServe => "wasmtime-serve",
-            System::Tornado => "tornado",
-            System::Native => "native",
-        }
+        self.names().0
     }
 
     /// As the tables show it (the baseline shows the label it was given).
     pub fn label(self) -> &'static str {
+        self.names().1
+    }
+
+    fn names(self) -> (&'static str, &'static str) {
         match self {
-            System::FnHost => "fn-host",
-            System::FnHostProcess => "fn-host, durability process",
-            System::Baseline => "fn-host baseline",
-            System::FnHostReuse1 => "fn-host (reuse 1)",
-            System::FnHostLibsql => "fn-host on libSQL + HAProxy",
-            System::FnHostLibsqlBalanced => "2 × fn-host on libSQL + HAProxy",
-            System::Spin => "Spin",
-            System::WasmtimeServe => "wasmtime serve",
-            System::Tornado => "Tornado",
-            System::Native => "native axum",
+            System::FnHost => ("fn-host", "fn-host"),
+            System::FnHostProcess => ("fn-host-process", "fn-host, durability process"),
+            System::Baseline => ("baseline", "fn-host baseline"),
+            System::FnHostReuse1 => ("fn-host-reuse1", "fn-host (reuse 1)"),
+            System::FnHostLibsql => ("fn-host-libsql", "fn-host on libSQL + HAProxy"),
+            System::FnHostLibsqlBalanced => {
+                ("fn-host-libsql-balanced", "2 × fn-host on libSQL + HAProxy")
+            }
+            System::Spin => ("spin", "Spin"),
+            System::WasmtimeServe => ("wasmtime-serve", "wasmtime serve"),
+            System::Tornado => ("tornado", "Tornado"),
+            System::Native => ("native", "native axum"),
         }
     }
 
-    /// The `fn-host up` arguments that make this configuration (the run's `--host-arg`s
-    /// come after them).
+    /// The `fn-host up` arguments of this configuration (before the run's `--host-arg`s).
     pub fn fn_host_args(self) -> &'static [&'static str] {
         match self {
             System::FnHostProcess => &["--sqlite-durability", "process"],
@@ -112,10 +99,7 @@ impl System {
     /// Whether the trivial component is measured on it: the host configurations that differ
     /// in how instances are made, and wasmtime serve beside them.
     pub fn has_floor(self) -> bool {
-        matches!(
-            self,
-            System::FnHost | System::FnHostReuse1 | System::WasmtimeServe
-        )
+        matches!(self, System::FnHost | System::FnHostReuse1 | System::WasmtimeServe)
     }
 
     /// Whether memory is measured again `--settle` after each load (what a host gives back).
@@ -127,8 +111,7 @@ impl System {
         System::REFERENCES.contains(&self)
     }
 
-    /// The systems a `--systems` list names: ids, or the groups `all`, `durability`,
-    /// `shapes` and `references`; in display order, each once.
+    /// The systems a `--systems` list of ids and groups names, in display order, each once.
     pub fn parse_list(text: &str) -> Result<Vec<System>, String> {
         let mut systems = Vec::new();
         for name in text.split(',').map(|name| name.trim().to_ascii_lowercase()) {
@@ -139,17 +122,14 @@ impl System {
                 "shapes" => systems.extend(System::SHAPES),
                 "references" => systems.extend(System::REFERENCES),
                 id => systems.push(
-                    System::ALL
-                        .into_iter()
-                        .find(|system| system.id() == id)
-                        .ok_or_else(|| {
-                            let ids: Vec<&str> = System::ALL.iter().map(|s| s.id()).collect();
-                            format!(
-                                "unknown system {id:?} (known: {}; groups: all, durability, \
+                    System::ALL.into_iter().find(|system| system.id() == id).ok_or_else(|| {
+                        let ids: Vec<&str> = System::ALL.iter().map(|s| s.id()).collect();
+                        format!(
+                            "unknown system {id:?} (known: {}; groups: all, durability, \
                                  shapes, references)",
-                                ids.join(", ")
-                            )
-                        })?,
+                            ids.join(", ")
+                        )
+                    })?,
                 ),
             }
         }
@@ -166,22 +146,12 @@ mod tests {
     #[test]
     fn ids_order_and_lists() -> serde_json::Result<()> {
         for system in System::ALL {
-            assert_eq!(
-                serde_json::to_value(system)?,
-                system.id(),
-                "as the JSON spells it"
-            );
+            assert_eq!(serde_json::to_value(system)?, system.id(), "as the JSON spells it");
         }
-        assert!(
-            System::ALL.is_sorted(),
-            "display order is the declared order"
-        );
+        assert!(System::ALL.is_sorted(), "display order is the declared order");
         let listed = System::parse_list("native, Spin,fn-host,durability");
         let durability = [System::FnHost, System::FnHostProcess, System::Baseline];
-        assert_eq!(
-            listed,
-            Ok([&durability[..], &[System::Spin, System::Native]].concat())
-        );
+        assert_eq!(listed, Ok([&durability[..], &[System::Spin, System::Native]].concat()));
         assert!(System::parse_list("fn-host,axum").is_err_and(|e| e.contains("\"axum\"")));
         Ok(())
     }

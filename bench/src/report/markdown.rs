@@ -1,5 +1,4 @@
-//! The Markdown report: machine and settings, one table per size, the latency at scale, the
-//! targets, what went wrong.
+//! The Markdown report: settings, a table per size, latency at scale, targets, problems.
 
 use super::{BenchReport, SizeReport, mib, thousands};
 use crate::scenarios::ALL;
@@ -7,10 +6,10 @@ use crate::system::System;
 use std::fmt::Write;
 
 pub fn render(report: &BenchReport) -> String {
-    let s = &report.settings;
+    let s = &report.run.settings;
     let mut md = format!("# Benchmark results: {}\n\n", s.name);
     let mut line = |text: String| md.push_str(&format!("- {text}\n"));
-    line(format!("Machine: {}", report.machine.describe()));
+    line(format!("Machine: {}", report.run.machine.describe()));
     line(format!(
         "Load: {} (HTTP/1.1 keep-alive), {} connections, {:.0} s per scenario after {:.0} s \
          warm-up, load generator on the same machine; only one system runs at a time",
@@ -21,11 +20,7 @@ pub fn render(report: &BenchReport) -> String {
         s.seed,
         s.commit.as_deref().unwrap_or("unknown")
     ));
-    let args = s
-        .host_args
-        .iter()
-        .map(|arg| format!(" `{arg}`"))
-        .collect::<String>();
+    let args = s.host_args.iter().map(|arg| format!(" `{arg}`")).collect::<String>();
     line(format!("fn-host: `{}`{args}", s.fn_host.display()));
     if let Some(baseline) = &s.baseline {
         line(format!("fn-host baseline: `{}`", baseline.display()));
@@ -44,26 +39,21 @@ pub fn render(report: &BenchReport) -> String {
             .into(),
     );
     if let Some(startup) = &report.startup {
-        let runs: Vec<String> = (startup.first_response_ms.iter())
-            .map(|ms| format!("{ms:.0}"))
-            .collect();
+        let runs: Vec<String> =
+            startup.first_response_ms.iter().map(|ms| format!("{ms:.0}")).collect();
+        let (median, runs, cold) =
+            (startup.median_first_response_ms, runs.join(", "), startup.cold_first_response_ms);
         line(format!(
-            "fn-host start-up, process start → first successful response: {:.0} ms median with \
-             components cached (runs: {}); first start, compiling the components: {:.0} ms",
-            startup.median_first_response_ms,
-            runs.join(", "),
-            startup.cold_first_response_ms
+            "fn-host start-up, process start → first successful response: {median:.0} ms median \
+             with components cached (runs: {runs}); first start, compiling the components: \
+             {cold:.0} ms"
         ));
     }
 
     for (index, size) in report.sizes.iter().enumerate() {
-        let _ = writeln!(
-            md,
-            "\n## {} listings over {} users{}\n",
-            thousands(size.listings),
-            thousands(size.users),
-            if index == 0 { "" } else { " (scale run)" }
-        );
+        let (listings, users) = (thousands(size.listings), thousands(size.users));
+        let scale_run = if index == 0 { "" } else { " (scale run)" };
+        let _ = writeln!(md, "\n## {listings} listings over {users} users{scale_run}\n");
         table(&mut md, size);
         seeding(&mut md, size, s.seed_concurrency);
         memory_after_load(&mut md, size, s.settle_secs);
@@ -73,11 +63,7 @@ pub fn render(report: &BenchReport) -> String {
     if !report.targets.is_empty() {
         md.push_str("\n## Targets\n\n| Target (fn-host) | Measured | Met |\n|---|---|:-:|\n");
         for check in &report.targets {
-            let met = match check.met {
-                Some(true) => "yes",
-                Some(false) => "**no**",
-                None => "–",
-            };
+            let met = check.met.map_or("–", |met| if met { "yes" } else { "**no**" });
             let _ = writeln!(md, "| {} | {} | {met} |", check.target, check.measured);
         }
         md.push_str(
@@ -86,17 +72,7 @@ pub fn render(report: &BenchReport) -> String {
              once like every cell.\n",
         );
     }
-    if !report.notes.is_empty() || !report.problems.is_empty() {
-        md.push_str("\n## Notes\n\n");
-        let first_line = |text: &String| text.lines().next().unwrap_or_default().to_string();
-        for problem in &report.problems {
-            let _ = writeln!(md, "- **problem:** {}", first_line(problem));
-        }
-        for note in &report.notes {
-            let _ = writeln!(md, "- {}", first_line(note));
-        }
-    }
-    md
+    md + &report.run.notes()
 }
 
 fn table(md: &mut String, size: &SizeReport) {
@@ -109,23 +85,15 @@ fn table(md: &mut String, size: &SizeReport) {
             let Some(result) = system.scenario(scenario.id) else {
                 continue;
             };
-            let name = match system.system {
-                System::FnHost => format!("**{}**", system.label),
-                _ => system.label.clone(),
-            };
+            let bold = if system.system == System::FnHost { "**" } else { "" };
+            let (load, title, label) = (&result.load, scenario.title, &system.label);
+            let (rate, p50, p99, errors) =
+                (rate(load.ok_per_sec), ms(load.p50_ms), ms(load.p99_ms), load.errors());
+            let floor = result.of_floor.map_or("–".into(), |v| format!("{:.0}%", v * 100.0));
+            let (of_fn_host, rss) = (times(result.of_fn_host), mib(result.rss_peak_kib));
             let _ = writeln!(
                 md,
-                "| {} | {name} | {} | {} | {} | {} | {} | {} | {:.1} |",
-                scenario.title,
-                rate(result.load.ok_per_sec),
-                ms(result.load.p50_ms),
-                ms(result.load.p99_ms),
-                result.load.errors(),
-                times(result.of_fn_host),
-                result
-                    .of_floor
-                    .map_or("–".into(), |v| format!("{:.0}%", v * 100.0)),
-                mib(result.rss_peak_kib)
+                "| {title} | {bold}{label}{bold} | {rate} | {p50} | {p99} | {errors} | {of_fn_host} | {floor} | {rss:.1} |"
             );
         }
     }
@@ -137,23 +105,16 @@ fn seeding(md: &mut String, size: &SizeReport, concurrency: u64) {
         .iter()
         .filter_map(|system| {
             let seed = system.seeding.as_ref()?;
-            let failed = match seed.failures {
-                0 => String::new(),
-                n => format!(", **{n} failed**"),
-            };
-            let (secs, rate) = (seed.secs, seed.requests_per_sec);
-            Some(format!(
-                "{} {secs:.1} s ({rate:.0} req/s{failed})",
-                system.label
-            ))
+            let failed = (seed.failures > 0).then(|| format!(", **{} failed**", seed.failures));
+            let (secs, rate, failed) =
+                (seed.secs, seed.requests_per_sec, failed.unwrap_or_default());
+            Some(format!("{} {secs:.1} s ({rate:.0} req/s{failed})", system.label))
         })
         .collect();
     if !seeded.is_empty() {
         let seeded = seeded.join("; ");
-        let _ = writeln!(
-            md,
-            "\nSeeding through the public API ({concurrency} in flight): {seeded}."
-        );
+        let _ =
+            writeln!(md, "\nSeeding through the public API ({concurrency} in flight): {seeded}.");
     }
 }
 
@@ -163,15 +124,13 @@ fn memory_after_load(md: &mut String, size: &SizeReport, settle_secs: f64) {
         .flat_map(|scenario| {
             size.systems.iter().filter_map(move |system| {
                 let result = system.scenario(scenario.id)?;
+                let start = mib(system.rss_start_kib.unwrap_or_default());
+                let (peak, end) = (mib(result.rss_peak_kib), mib(result.rss_end_kib));
+                let later = mib(result.rss_settled_kib?);
+                let (title, label) = (scenario.title, &system.label);
+                let ratio = times(system.settled_over_start(result));
                 Some(format!(
-                    "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
-                    scenario.title,
-                    system.label,
-                    mib(system.rss_start_kib.unwrap_or_default()),
-                    mib(result.rss_peak_kib),
-                    mib(result.rss_end_kib),
-                    mib(result.rss_settled_kib?),
-                    times(system.settled_over_start(result))
+                    "| {title} | {label} | {start:.1} | {peak:.1} | {end:.1} | {later:.1} | {ratio} |"
                 ))
             })
         })
@@ -205,23 +164,17 @@ fn scale(md: &mut String, sizes: &[SizeReport]) {
     for size in extra {
         for system in &size.systems {
             for scenario in &system.scenarios {
-                let then = base
-                    .system(system.system)
-                    .and_then(|s| s.scenario(scenario.id));
+                let then = base.system(system.system).and_then(|s| s.scenario(scenario.id));
                 let ratio =
                     |now: Option<f64>, then: Option<f64>| Some(now? / then.filter(|t| *t > 0.0)?);
-                let load = &scenario.load;
+                let (load, title, label, listings) =
+                    (&scenario.load, scenario.title, &system.label, thousands(size.listings));
+                let (rate, p50, p99) = (rate(load.ok_per_sec), ms(load.p50_ms), ms(load.p99_ms));
+                let p50_ratio = times(ratio(load.p50_ms, then.and_then(|t| t.load.p50_ms)));
+                let p99_ratio = times(ratio(load.p99_ms, then.and_then(|t| t.load.p99_ms)));
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                    scenario.title,
-                    system.label,
-                    thousands(size.listings),
-                    rate(load.ok_per_sec),
-                    ms(load.p50_ms),
-                    ms(load.p99_ms),
-                    times(ratio(load.p50_ms, then.and_then(|t| t.load.p50_ms))),
-                    times(ratio(load.p99_ms, then.and_then(|t| t.load.p99_ms)))
+                    "| {title} | {label} | {listings} | {rate} | {p50} | {p99} | {p50_ratio} | {p99_ratio} |"
                 );
             }
         }
@@ -229,26 +182,15 @@ fn scale(md: &mut String, sizes: &[SizeReport]) {
 }
 
 fn rate(value: f64) -> String {
-    match value >= 100.0 {
-        true => thousands(value.round() as usize),
-        false => format!("{value:.1}"),
-    }
+    if value >= 100.0 { thousands(value.round() as usize) } else { format!("{value:.1}") }
 }
 
 fn ms(value: Option<f64>) -> String {
-    match value {
-        Some(v) if v >= 100.0 => format!("{v:.0}"),
-        Some(v) => format!("{v:.2}"),
-        None => "–".into(),
-    }
+    value.map_or("–".into(), |v| format!("{v:.*}", if v >= 100.0 { 0 } else { 2 }))
 }
 
 fn times(value: Option<f64>) -> String {
-    match value {
-        Some(v) if v >= 10.0 => format!("{v:.0}×"),
-        Some(v) => format!("{v:.2}×"),
-        None => "–".into(),
-    }
+    value.map_or("–".into(), |v| format!("{v:.*}×", if v >= 10.0 { 0 } else { 2 }))
 }
 
 #[cfg(test)]
@@ -258,18 +200,12 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(
-            (rate(12_345.6), rate(39.04)),
-            ("12,346".into(), "39.0".into())
-        );
+        assert_eq!((rate(12_345.6), rate(39.04)), ("12,346".into(), "39.0".into()));
         assert_eq!(
             (ms(Some(1.234)), ms(Some(1_234.0)), ms(None)),
             ("1.23".into(), "1234".into(), "–".into())
         );
-        assert_eq!(
-            (times(Some(50.4)), times(Some(1.5))),
-            ("50×".into(), "1.50×".into())
-        );
+        assert_eq!((times(Some(50.4)), times(Some(1.5))), ("50×".into(), "1.50×".into()));
     }
 
     #[test]
@@ -296,14 +232,9 @@ mod tests {
             lines[7],
             "| GET /listings?page_size=10 | fn-host | 19.5 | 48.8 | 39.1 | 29.3 | 1.50× |"
         );
-        let big = SizeReport {
-            listings: 1_000_000,
-            users: 100_000,
-            systems: vec![system(
-                System::FnHost,
-                vec![scenario("listings_page10", 18_000.0, 2.4, 9.0)],
-            )],
-        };
+        let mut big = SizeReport::new(crate::cli::Size { listings: 1_000_000, users: 100_000 });
+        let scaled = vec![scenario("listings_page10", 18_000.0, 2.4, 9.0)];
+        big.systems.push(system(System::FnHost, scaled));
         let mut md = String::new();
         scale(&mut md, &[sample_size(), big]);
         let last = md.lines().last().unwrap_or_default();

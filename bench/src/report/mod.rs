@@ -1,6 +1,7 @@
 //! The results: one data model, written as JSON and as Markdown tables.
 
 mod markdown;
+pub mod soak;
 pub mod targets;
 
 use crate::cli::Size;
@@ -13,21 +14,40 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+/// What every report has: when and where it was made, how, and what went wrong.
 #[derive(Debug, Serialize)]
-pub struct BenchReport {
+pub struct Run {
     /// Seconds since the Unix epoch, when the run finished.
     pub generated_unix: u64,
     pub machine: Machine,
     pub settings: Settings,
+    /// Things that went wrong (the run still wrote what it had).
+    pub problems: Vec<String>,
+    /// Things worth knowing (e.g. a reference that is not there).
+    pub notes: Vec<String>,
+}
+
+impl Run {
+    /// The Notes section, if there is anything to note: each problem and note's first line.
+    fn notes(&self) -> String {
+        let first_line = |text: &String| text.lines().next().unwrap_or_default().to_string();
+        let problems =
+            self.problems.iter().map(|text| format!("**problem:** {}", first_line(text)));
+        let notes: Vec<String> = problems.chain(self.notes.iter().map(first_line)).collect();
+        let section = format!("\n## Notes\n\n- {}\n", notes.join("\n- "));
+        if notes.is_empty() { String::new() } else { section }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    #[serde(flatten)]
+    pub run: Run,
     pub startup: Option<StartupReport>,
     /// The first size has every scenario, extra sizes the scale ones (`--sizes`).
     pub sizes: Vec<SizeReport>,
     /// The targets file's targets, checked against the first size.
     pub targets: Vec<targets::TargetCheck>,
-    /// Things that went wrong (the run still wrote what it had).
-    pub problems: Vec<String>,
-    /// Things worth knowing (e.g. a reference that is not there).
-    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -52,10 +72,9 @@ pub struct Settings {
     /// The binary measured as `baseline`, when there was one.
     pub baseline: Option<PathBuf>,
     pub oha: String,
-    /// The first line of `--version` of each third-party program that ran (spin, wasmtime,
-    /// sqld, haproxy).
+    /// The first line of `--version` of each third-party program that ran.
     pub programs: BTreeMap<&'static str, String>,
-    /// `git rev-parse --short HEAD` of the repository, `-dirty` when it has changes.
+    /// The short commit of the repository, `-dirty` when it has changes.
     pub commit: Option<String>,
 }
 
@@ -113,11 +132,7 @@ pub struct ScenarioReport {
 
 impl SizeReport {
     pub fn new(size: Size) -> SizeReport {
-        SizeReport {
-            listings: size.listings,
-            users: size.users,
-            systems: Vec::new(),
-        }
+        SizeReport { listings: size.listings, users: size.users, systems: Vec::new() }
     }
 
     pub fn system(&self, system: System) -> Option<&SystemReport> {
@@ -149,13 +164,8 @@ impl SizeReport {
 
 impl SystemReport {
     pub fn new(system: System, label: &str) -> SystemReport {
-        SystemReport {
-            system,
-            label: label.to_string(),
-            seeding: None,
-            rss_start_kib: None,
-            scenarios: Vec::new(),
-        }
+        let label = label.to_string();
+        SystemReport { system, label, seeding: None, rss_start_kib: None, scenarios: Vec::new() }
     }
 
     pub fn scenario(&self, id: &str) -> Option<&ScenarioReport> {
@@ -176,27 +186,27 @@ impl BenchReport {
 
     /// Writes results.json and results.md into `out`.
     pub fn write(&self, out: &Path) -> Result<()> {
-        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-        let write = |name: &str, text: String| {
-            let path = out.join(name);
-            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
-        };
-        write("results.json", serde_json::to_string_pretty(self)?)?;
-        write("results.md", self.markdown())
+        let json = serde_json::to_string_pretty(self)?;
+        write_files(out, [("results.json", json), ("results.md", self.markdown())])
     }
+}
+
+/// Writes each `(name, text)` into the folder `out`, made if it is not there.
+fn write_files<const N: usize>(out: &Path, files: [(&str, String); N]) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    for (name, text) in files {
+        let path = out.join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    eprintln!("wrote {}", out.display());
+    Ok(())
 }
 
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    let digits: Vec<char> = n.to_string().chars().collect();
+    let groups: Vec<String> = digits.rchunks(3).rev().map(String::from_iter).collect();
+    groups.join(",")
 }
 
 pub fn mib(kib: u64) -> f64 {
@@ -213,18 +223,13 @@ pub(crate) mod tests {
             ok_per_sec: rps,
             p50_ms: Some(p50),
             p99_ms: Some(p99),
-            ..LoadResult::default()
+            ..Default::default()
         };
-        let scenario = by_id(id).unwrap_or_else(|| panic!("no scenario {id}"));
-        ScenarioReport {
-            id: scenario.id,
-            title: scenario.title,
-            load,
-            rss_peak_kib: 50_000,
-            rss_end_kib: 40_000,
-            rss_settled_kib: Some(30_000),
-            ..ScenarioReport::default()
-        }
+        let Scenario { id, title, .. } = *by_id(id).unwrap_or_else(|| panic!("no scenario {id}"));
+        let mut report = ScenarioReport { id, title, load, ..ScenarioReport::default() };
+        (report.rss_peak_kib, report.rss_end_kib, report.rss_settled_kib) =
+            (50_000, 40_000, Some(30_000));
+        report
     }
 
     pub fn system(system: System, scenarios: Vec<ScenarioReport>) -> SystemReport {
@@ -248,10 +253,7 @@ pub(crate) mod tests {
             (System::FnHost, FLOOR, 40_000.0, 2.0),
             (System::FnHost, FLOOR_CHAINED, 15_000.0, 8.0),
         ];
-        let mut size = SizeReport::new(Size {
-            listings: 10_000,
-            users: 1_000,
-        });
+        let mut size = SizeReport::new(Size { listings: 10_000, users: 1_000 });
         for (which, id, rps, p99) in measured {
             if size.system(which).is_none() {
                 size.systems.push(system(which, Vec::new()));
@@ -271,20 +273,14 @@ pub(crate) mod tests {
         assert_eq!(order, [System::FnHost, System::Spin, System::Native]);
         let of = |system, id| size.system(system).and_then(|s| s.scenario(id));
         let ratios = |system, id| of(system, id).map(|s| (s.of_fn_host, s.of_floor));
-        assert_eq!(
-            ratios(System::FnHost, "listings_page10"),
-            Some((None, Some(0.5)))
-        );
-        assert_eq!(
-            ratios(System::FnHost, "public_page10"),
-            Some((None, Some(0.2))),
-            "against the chained floor"
-        );
+        assert_eq!(ratios(System::FnHost, "listings_page10"), Some((None, Some(0.5))));
+        let chained = ratios(System::FnHost, "public_page10");
+        assert_eq!(chained, Some((None, Some(0.2))), "against the chained floor");
         assert_eq!(ratios(System::FnHost, FLOOR), Some((None, None)));
+        assert_eq!(ratios(System::Spin, "user_by_id"), Some((Some(1.0 / 6.0), None)));
         assert_eq!(
-            ratios(System::Spin, "user_by_id"),
-            Some((Some(1.0 / 6.0), None))
+            (thousands(1_000_000), thousands(12_345)),
+            ("1,000,000".into(), "12,345".into())
         );
-        assert_eq!(thousands(1_000_000), "1,000,000");
     }
 }

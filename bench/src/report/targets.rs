@@ -1,7 +1,5 @@
-//! Targets for fn-host, read from a TOML file (`bench/targets.toml`) and checked against one
-//! run's numbers. A target names its scenarios, a metric, whether it is relative to the
-//! scenario's floor (the trivial component on the same host), and a bound; over several
-//! scenarios it is met when the worst of them is.
+//! Targets for fn-host (`bench/targets.toml`), checked against a run: scenarios, a metric, maybe
+//! relative to the scenario's floor, and a bound, met when the worst of the scenarios meets it.
 
 use super::{ScenarioReport, SizeReport, SystemReport, mib};
 use crate::scenarios::{self, Scenario};
@@ -97,9 +95,7 @@ impl Targets {
 
     /// Each target against fn-host's numbers in `size`, from a run with `connections`.
     pub fn check(&self, size: &SizeReport, connections: u32) -> Vec<TargetCheck> {
-        (self.0.iter())
-            .map(|target| target.check(size, connections))
-            .collect()
+        (self.0.iter()).map(|target| target.check(size, connections)).collect()
     }
 }
 
@@ -123,21 +119,13 @@ impl Target {
             (None, Some(most)) => Bound::AtMost(most),
             _ => bail!("give one of at_least and at_most"),
         };
-        Ok(Target {
-            scenarios,
-            metric: written.metric,
-            of_floor,
-            connections: written.connections,
-            bound,
-        })
+        let (metric, connections) = (written.metric, written.connections);
+        Ok(Target { scenarios, metric, of_floor, connections, bound })
     }
 
     fn check(&self, size: &SizeReport, connections: u32) -> TargetCheck {
-        let unmeasured = |why: String| TargetCheck {
-            target: self.describe(),
-            measured: why,
-            met: None,
-        };
+        let unmeasured =
+            |why: String| TargetCheck { target: self.describe(), measured: why, met: None };
         if let Some(wanted) = self.connections.filter(|wanted| *wanted != connections) {
             return unmeasured(format!("not in this run (one with --connections {wanted})"));
         }
@@ -157,18 +145,15 @@ impl Target {
         if self.scenarios.len() > 1 {
             text = format!("worst {text} ({})", scenario.title);
         }
-        if measured.len() < self.scenarios.len() {
-            let counts = (measured.len(), self.scenarios.len());
-            text.push_str(&format!(", {} of {} measured", counts.0, counts.1));
+        let (found, wanted) = (measured.len(), self.scenarios.len());
+        if found < wanted {
+            text.push_str(&format!(", {found} of {wanted} measured"));
         }
-        TargetCheck {
-            target: self.describe(),
-            measured: text,
-            met: Some(match self.bound {
-                Bound::AtLeast(least) => value >= least,
-                Bound::AtMost(most) => value <= most,
-            }),
-        }
+        let met = match self.bound {
+            Bound::AtLeast(least) => value >= least,
+            Bound::AtMost(most) => value <= most,
+        };
+        TargetCheck { target: self.describe(), measured: text, met: Some(met) }
     }
 
     /// fn-host's value for `scenario`: over its floor's when the target says so.
@@ -195,10 +180,7 @@ impl Target {
         let connections =
             (self.connections).map_or(String::new(), |n| format!(", at {n} connections"));
         let metric = self.metric.name();
-        format!(
-            "{scenarios}: {metric} {sign} {}{floor}{connections}",
-            self.format(bound)
-        )
+        format!("{scenarios}: {metric} {sign} {}{floor}{connections}", self.format(bound))
     }
 
     /// A value of this target: a ratio, or the metric in its unit.
@@ -244,57 +226,35 @@ mod tests {
         checks.map(|c| (c.target, c.measured, c.met)).collect()
     }
 
-    fn row(target: &str, measured: &str, met: Option<bool>) -> (String, String, Option<bool>) {
-        (target.into(), measured.into(), met)
-    }
-
     #[test]
     fn ratios_to_the_floors_memory_and_connections() {
-        let targets = r#"
-            [[target]]
-            scenarios = ["listings_page10", "user_by_id"]
-            metric = "req/s"
-            against = "floor"
-            at_least = 0.6
-            [[target]]
-            scenarios = ["public_page10"]
-            metric = "p99 ms"
-            against = "floor"
-            at_most = 1.5
-            [[target]]
-            scenarios = ["listings_page10", "user_by_id"]
-            metric = "RSS after load / start"
-            at_most = 1.3
-            [[target]]
-            scenarios = ["user_by_id", "listings_create"]
-            metric = "RSS MB"
-            connections = 1000
-            at_most = 150"#;
+        let targets = r#"target = [
+            { scenarios = ["listings_page10", "user_by_id"], metric = "req/s", against = "floor", at_least = 0.6 },
+            { scenarios = ["public_page10"], metric = "p99 ms", against = "floor", at_most = 1.5 },
+            { scenarios = ["listings_page10", "user_by_id"], metric = "RSS after load / start", at_most = 1.3 },
+            { scenarios = ["user_by_id", "listings_create"], metric = "RSS MB", connections = 1000, at_most = 150 },
+        ]"#;
         let rss = "users/{id}, POST listings: peak RSS ≤ 150.0 MB, at 1000 connections";
         let worst_listings = "worst 0.50× (GET /listings?page_size=10)";
-        assert_eq!(
-            check(targets, 64),
-            [
-                row(
-                    "listings p10, users/{id}: req/s ≥ 0.60× its floor's",
-                    worst_listings,
-                    Some(false)
-                ),
-                row(
-                    "GET /public-api/listings?page_size=10: p99 ≤ 1.50× its floor's",
-                    "6.25×",
-                    Some(false)
-                ),
-                row(
-                    "listings p10, users/{id}: RSS after load ÷ at start ≤ 1.30×",
-                    "worst 1.50× (GET /listings?page_size=10)",
-                    Some(false)
-                ),
-                row(rss, "not in this run (one with --connections 1000)", None),
-            ]
-        );
+        let expected = [
+            ("listings p10, users/{id}: req/s ≥ 0.60× its floor's", worst_listings, Some(false)),
+            (
+                "GET /public-api/listings?page_size=10: p99 ≤ 1.50× its floor's",
+                "6.25×",
+                Some(false),
+            ),
+            (
+                "listings p10, users/{id}: RSS after load ÷ at start ≤ 1.30×",
+                "worst 1.50× (GET /listings?page_size=10)",
+                Some(false),
+            ),
+            (rss, "not in this run (one with --connections 1000)", None),
+        ];
+        let owned =
+            |(target, measured, met): (&str, &str, _)| (target.into(), measured.into(), met);
+        assert_eq!(check(targets, 64), expected.map(owned));
         let measured = "worst 48.8 MB (GET /users/{id}), 1 of 2 measured";
-        assert_eq!(check(targets, 1000)[3], row(rss, measured, Some(true)));
+        assert_eq!(check(targets, 1000)[3], owned((rss, measured, Some(true))));
     }
 
     #[test]
@@ -307,13 +267,8 @@ mod tests {
             let toml = format!(
                 "[[target]]\n{target}\nmetric = \"req/s\"\nagainst = \"floor\"\nat_least = 1"
             );
-            let error = Targets::parse(&toml)
-                .map(|_| ())
-                .map_err(|e| format!("{e:#}"));
-            assert!(
-                error.as_ref().is_err_and(|e| e.contains(message)),
-                "{error:?}"
-            );
+            let error = Targets::parse(&toml).map(|_| ()).map_err(|e| format!("{e:#}"));
+            assert!(error.as_ref().is_err_and(|e| e.contains(message)), "{error:?}");
         }
     }
 
