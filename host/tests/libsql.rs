@@ -192,17 +192,24 @@ fn pooled_connections_outlive_the_servers_stream_expiry_and_concurrent_writers_a
     assert_eq!(stored.split(',').count(), 2 * 24 * 10, "{stored}");
 }
 
-/// The test app with its `alpha` database on the libSQL server at `url`.
+/// The test app with its `alpha` database on the libSQL server at `url`, the rest of its
+/// runtime config as it is.
 fn on_libsql(url: &str) -> HostOptions {
     let dir = fresh_dir();
+    let app = test_app();
+    let config_path = app
+        .runtime_config
+        .clone()
+        .expect("the test app's runtime config");
+    let mut config: toml::Table = std::fs::read_to_string(&config_path)
+        .expect("read the test app's runtime config")
+        .parse()
+        .expect("a runtime config");
+    let alpha: toml::Table = format!("type = \"libsql\"\nurl = \"{url}\"\ntoken = \"unused\"")
+        .parse()
+        .unwrap();
+    config["sqlite_database"]["alpha"] = alpha.into();
     let runtime_config = dir.join("runtime.toml");
-    std::fs::write(
-        &runtime_config,
-        format!(
-            "[sqlite_database.alpha]\ntype = \"libsql\"\nurl = \"{url}\"\ntoken = \"unused\"\n\
-             [sqlite_database.beta]\ntype = \"spin\"\npath = \"data/beta.db\"\n"
-        ),
-    )
-    .expect("write runtime config");
-    test_app().runtime_config(runtime_config).in_dir(&dir)
+    std::fs::write(&runtime_config, config.to_string()).expect("write runtime config");
+    app.runtime_config(runtime_config).in_dir(&dir)
 }
