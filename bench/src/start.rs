@@ -168,7 +168,8 @@ impl Setup {
             How::Host(host) => {
                 let mut options = served.on(host.program.clone(), dir);
                 if let Some(manifest) = host.manifest.clone().filter(|_| served == Served::App) {
-                    (options.manifest, options.built_from) = (manifest, None);
+                    options.manifest = manifest;
+                    options = options.with_services_routed();
                 }
                 (options.args, options.cache_dir) = (host.args.clone(), host.cache_dir.clone());
                 (host.program).build(options.built_from.as_ref().unwrap_or(&options.manifest));
