@@ -113,7 +113,7 @@ fn under_fault(fault: &str, bring_on: impl FnOnce(&mut Cluster) -> Restore) {
         (writes, recoveries)
     });
 
-    let stored = every_user(&cluster);
+    let stored = every_item(&cluster, "users");
     let failures: Vec<&Attempt> = writes.iter().flat_map(Write::failures).collect();
     let acknowledged: Vec<&Write> = writes.iter().filter(|w| w.stored.is_some()).collect();
     let lost: Vec<&&Write> = acknowledged
@@ -275,23 +275,6 @@ fn serves_again(url: &str, back: Instant) -> Duration {
         std::thread::sleep(Duration::from_millis(20));
     }
     unreachable!("probes until the host serves or it is too late")
-}
-
-/// Every user stored, by id, read page by page from the user service.
-fn every_user(cluster: &Cluster) -> BTreeMap<i64, Value> {
-    let mut users = BTreeMap::new();
-    for page in 1.. {
-        let reply = cluster.get(&format!("/users?page_size=100&page_num={page}"));
-        assert_eq!(reply.status, 200, "{}", reply.body);
-        let items = reply.json()["users"].as_array().unwrap().clone();
-        if items.is_empty() {
-            break;
-        }
-        for user in items {
-            users.insert(user["id"].as_i64().unwrap(), user);
-        }
-    }
-    users
 }
 
 fn micros_now() -> i64 {

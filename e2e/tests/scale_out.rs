@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Barrier, OnceLock};
 use std::time::{Duration, Instant};
-use support::{Client, PublicApi, Reply, SERVED_BY, cluster, services_on, try_post};
+use support::{Client, PublicApi, Reply, SERVED_BY, cluster, every_item, services_on, try_post};
 
 #[test]
 fn writes_through_one_host_are_read_through_every_other() {
@@ -191,7 +191,7 @@ fn a_host_killed_under_load_loses_nothing_acknowledged() {
                 "{found}"
             );
         }
-        let stored = every_listing(host);
+        let stored = every_item(host, "listings");
         for (id, listing) in &listings {
             let stored = stored
                 .get(id)
@@ -299,21 +299,4 @@ fn acknowledged_records(writes: &[Write], path: &str, field: &str) -> BTreeMap<i
             Some((id, reply.json()[field].clone()))
         })
         .collect()
-}
-
-/// Every listing `host` has, by id, page by page.
-fn every_listing(host: &support::Host) -> BTreeMap<i64, Value> {
-    let mut listings = BTreeMap::new();
-    for page in 1.. {
-        let reply = host.get(&format!("/listings?page_size=100&page_num={page}"));
-        assert_eq!(reply.status, 200, "{}", reply.body);
-        let items = reply.json()["listings"].as_array().unwrap().clone();
-        if items.is_empty() {
-            break;
-        }
-        for listing in items {
-            listings.insert(listing["id"].as_i64().unwrap(), listing);
-        }
-    }
-    listings
 }

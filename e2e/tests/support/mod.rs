@@ -6,6 +6,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 pub use testkit::*;
 
@@ -88,4 +90,21 @@ impl<C: Client> PublicApi for C {
         assert_eq!(reply.status, 200, "{}", reply.body);
         reply.json()["listing"].clone()
     }
+}
+
+/// Every item of a service's list (`"listings"` or `"users"`), by id, read page by page.
+pub fn every_item(app: &impl Client, list: &str) -> BTreeMap<i64, Value> {
+    let mut items = BTreeMap::new();
+    for page in 1.. {
+        let reply = app.get(&format!("/{list}?page_size=100&page_num={page}"));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let page = reply.json()[list].as_array().unwrap().clone();
+        if page.is_empty() {
+            break;
+        }
+        for item in page {
+            items.insert(item["id"].as_i64().unwrap(), item);
+        }
+    }
+    items
 }
