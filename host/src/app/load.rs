@@ -167,21 +167,17 @@ fn open_databases(
     previous: Option<&Databases>,
 ) -> Result<Arc<Databases>> {
     let configured = &runtime_config.sqlite_databases;
-    let mut labels_in_use = Vec::new();
-    for id in routes.components() {
-        for label in &manifest.components[id].sqlite_databases {
-            if !configured.contains_key(label) {
-                bail!(unknown_label(
-                    id,
-                    "sqlite database",
-                    "sqlite_database",
-                    label,
-                    options
-                ));
-            }
-            labels_in_use.push(label.as_str());
-        }
-    }
+    let mut labels_in_use = labels_in_use(
+        manifest,
+        routes,
+        options,
+        Provided {
+            uses: |component| &component.sqlite_databases,
+            configured: &|label| configured.contains_key(label),
+            what: "sqlite database",
+            section: "sqlite_database",
+        },
+    )?;
     for statement in &options.sqlite_statements {
         let label = statement.label();
         if !configured.contains_key(label) {
@@ -214,35 +210,60 @@ fn open_stores(
     runtime_config: &RuntimeConfig,
 ) -> Result<Arc<Stores>> {
     let configured = &runtime_config.key_value_stores;
-    let mut labels_in_use = Vec::new();
-    for id in routes.components() {
-        for label in &manifest.components[id].key_value_stores {
-            if !configured.contains_key(label) {
-                bail!(unknown_label(
-                    id,
-                    "key-value store",
-                    "key_value_store",
-                    label,
-                    options
-                ));
-            }
-            labels_in_use.push(label.as_str());
-        }
-    }
+    let labels_in_use = labels_in_use(
+        manifest,
+        routes,
+        options,
+        Provided {
+            uses: |component| &component.key_value_stores,
+            configured: &|label| configured.contains_key(label),
+            what: "key-value store",
+            section: "key_value_store",
+        },
+    )?;
     Ok(Arc::new(Stores::open(configured, &labels_in_use)?))
 }
 
-/// The start-up error for a `label` of component `id` that no runtime config section provides.
-fn unknown_label(id: &str, what: &str, section: &str, label: &str, options: &AppOptions) -> String {
-    format!(
-        "component `{id}` uses {what} `{label}`, which no runtime config provides: add \
-         [{section}.{label}] to the runtime config file{}",
-        if options.runtime_config.is_none() {
-            " and pass it with --runtime-config-file"
-        } else {
-            ""
+/// A kind of labelled resource a component names in its manifest (databases, stores), and
+/// which of them the runtime config provides.
+struct Provided<'c> {
+    /// The labels a component uses.
+    uses: fn(&Component) -> &Vec<String>,
+    /// Whether the runtime config provides a label.
+    configured: &'c dyn Fn(&str) -> bool,
+    /// As messages name it, e.g. "sqlite database".
+    what: &'static str,
+    /// Its runtime config section, e.g. "sqlite_database".
+    section: &'static str,
+}
+
+/// The labels of one kind the loaded components use. Fails, naming the component and label,
+/// when a component uses a label no runtime config provides.
+fn labels_in_use<'a>(
+    manifest: &'a Manifest,
+    routes: &Routes,
+    options: &AppOptions,
+    kind: Provided<'_>,
+) -> Result<Vec<&'a str>> {
+    let mut labels = Vec::new();
+    for id in routes.components() {
+        for label in (kind.uses)(&manifest.components[id]) {
+            if !(kind.configured)(label) {
+                let (what, section) = (kind.what, kind.section);
+                bail!(
+                    "component `{id}` uses {what} `{label}`, which no runtime config provides: \
+                     add [{section}.{label}] to the runtime config file{}",
+                    if options.runtime_config.is_none() {
+                        " and pass it with --runtime-config-file"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            labels.push(label.as_str());
         }
-    )
+    }
+    Ok(labels)
 }
 
 /// What the manifest, the runtime config and the command line grant component `id`.
