@@ -7,12 +7,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Benchmarks the app on fn-host (its durability modes, a baseline binary, libSQL shapes)
-/// beside Spin, wasmtime serve, Tornado and native axum, in one run, and writes the results
-/// to bench/results/<date>-<name>/.
+/// beside Spin, wasmtime serve, Tornado and native axum, both wasi:http flavours on fn-host
+/// and the Spin CLIs, in one run, and writes the results to bench/results/<date>-<name>/.
 ///
 /// Needs the host built (`cargo build --release -p host`); the components are built as the
-/// hosts build them. Third-party programs come from SPIN, SQLD, HAPROXY, WASMTIME and OHA,
-/// else PATH; a system whose programs are missing is skipped with a note.
+/// hosts build them. Third-party programs come from SPIN, SPIN3, SQLD, HAPROXY, WASMTIME and
+/// OHA, else PATH; a system whose programs are missing is skipped with a note.
 #[derive(Parser, Debug)]
 #[command(name = "bench", version)]
 pub struct Opts {
@@ -39,12 +39,14 @@ pub struct Opts {
     /// (`GET /listings?page_size=10` and `?user_id=`) on fn-host, for the latency ratio.
     #[arg(long, value_delimiter = ',', value_parser = parse_size, default_value = "10000:1000")]
     pub sizes: Vec<Size>,
-    /// The systems to measure, comma-separated: ids (fn-host, fn-host-process, baseline,
-    /// fn-host-reuse1, fn-host-libsql, fn-host-libsql-balanced, spin, wasmtime-serve, tornado,
-    /// native) or groups (`all`; `durability`: fn-host, fn-host-process, baseline; `shapes`:
-    /// fn-host and the two libSQL shapes; `references`: spin, wasmtime-serve, tornado, native).
+    /// The systems to measure, comma-separated: ids (fn-host, fn-host-p2, fn-host-process,
+    /// baseline, fn-host-reuse1, fn-host-libsql, fn-host-libsql-balanced, spin, spin-p2, spin3,
+    /// wasmtime-serve, tornado, native; -p2 and spin3 serve the wasi:http 0.2 build) or groups
+    /// (`all`; `durability`: fn-host, fn-host-process, baseline; `shapes`: fn-host and the two
+    /// libSQL shapes; `flavours`: fn-host, fn-host-p2, spin, spin-p2, spin3; `references`:
+    /// spin, wasmtime-serve, tornado, native).
     /// Default: all; for a soak, fn-host and fn-host-libsql-balanced.
-    #[arg(long, value_parser = parse_systems)]
+    #[arg(long, value_parser = |text: &str| System::parse_list(text).map(Systems))]
     pub systems: Option<Systems>,
     /// Instead of the scenarios, a soak this long (e.g. `30m`): the systems at once, each
     /// seeded at the first size, then under reads and writes minute after minute, with the
@@ -71,7 +73,7 @@ pub struct Opts {
     /// Also run the extra sizes of --sizes on the references.
     #[arg(long)]
     pub scale_references: bool,
-    /// How long after each load the memory of fn-host and Spin is measured again (0s: not).
+    /// How long after each load the memory of the `flavours` systems is measured again (0s: not).
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub settle: Duration,
     /// Only these scenarios (ids: listings_page10, listings_by_user, user_by_id, public_page10,
@@ -147,10 +149,6 @@ fn parse_size(text: &str) -> Result<Size, String> {
     };
     let size = Size { listings: number(listings)?, users: number(users)? };
     (size.users > 0).then_some(size).ok_or(format!("{text:?}: at least one user is needed"))
-}
-
-fn parse_systems(text: &str) -> Result<Systems, String> {
-    System::parse_list(text).map(Systems)
 }
 
 fn parse_scenario(id: &str) -> Result<&'static Scenario, String> {

@@ -146,10 +146,7 @@ impl LoadResult {
     }
 
     fn from_oha(json: OhaJson) -> LoadResult {
-        let ms = |key: &str| {
-            let seconds = json.latency_percentiles.get(key).copied().flatten();
-            seconds.map(|s| s * 1e3)
-        };
+        let ms = |key: &str| json.latency_percentiles.get(key).copied().flatten().map(|s| s * 1e3);
         let count = |counts: &BTreeMap<String, u64>, counted: fn(&str) -> bool| -> u64 {
             counts.iter().filter(|(key, _)| counted(key)).map(|(_, n)| n).sum()
         };

@@ -22,9 +22,8 @@ impl Machine {
         let field = |text: &str, key: &str| {
             text.lines().find_map(|line| {
                 let (name, value) = line.split_once(key)?;
-                name.trim()
-                    .is_empty()
-                    .then(|| value.trim().trim_matches(['"', ':']).trim().to_string())
+                let value = value.trim().trim_matches(['"', ':']).trim();
+                name.trim().is_empty().then(|| value.to_string())
             })
         };
         Machine {

@@ -70,8 +70,7 @@ fn render(mut runs: Vec<(String, Value)>) -> String {
             Value::String(text) => text.clone(),
             Value::Number(number) => number.to_string(),
             Value::Array(items) => {
-                let items: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
-                items.join(", ")
+                items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")
             }
             _ => "–".into(),
         };
@@ -95,10 +94,7 @@ mod tests {
     #[test]
     fn the_index_names_the_newest_current_run() -> serde_json::Result<()> {
         let run = |folder: &str, json: &str| -> serde_json::Result<(String, Value)> {
-            let run = match json {
-                "" => Value::Null,
-                json => serde_json::from_str(json)?,
-            };
+            let run = if json.is_empty() { Value::Null } else { serde_json::from_str(json)? };
             Ok((folder.into(), run))
         };
         let index = render(vec![

@@ -72,9 +72,7 @@ impl<'a> Bench<'a> {
             fn_host,
             commit: git_commit(&repo),
         };
-        for note in notes {
-            bench.note(note);
-        }
+        notes.into_iter().for_each(|note| bench.note(note));
         Ok((bench, setups))
     }
 
@@ -242,22 +240,20 @@ impl Bench<'_> {
         let ms = |started: &Started| started.ready.as_secs_f64() * 1e3;
         let start =
             |run| setup.start(Served::App, &self.run_dir.join(format!("fn-host-start-{run}")));
-        let cold_first_response_ms = ms(&start(0)?);
+        let cold = ms(&start(0)?);
         let cached = (1..self.opts.startup_runs).map(|run| Ok(ms(&start(run)?)));
         let mut first = cached.collect::<Result<Vec<f64>>>()?;
         let started = setup.start(Served::App, dir)?;
         first.push(ms(&started));
-        let median_first_response_ms = median(&first);
-        let report = StartupReport {
-            cold_first_response_ms,
-            first_response_ms: first,
-            median_first_response_ms,
-        };
-        let (median, cold) = (report.median_first_response_ms, report.cold_first_response_ms);
+        let median = median(&first);
         eprintln!(
             "fn-host: start → first response {median:.0} ms median (cached), {cold:.0} ms cold"
         );
-        self.startup = Some(report);
+        self.startup = Some(StartupReport {
+            cold_first_response_ms: cold,
+            first_response_ms: first,
+            median_first_response_ms: median,
+        });
         Ok(started)
     }
 

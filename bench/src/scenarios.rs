@@ -201,11 +201,8 @@ mod tests {
     use super::*;
 
     fn requests(id: &str, users: &[i64]) -> Result<Requests, String> {
-        let urls = Urls {
-            listings: "http://l".into(),
-            users: "http://u".into(),
-            public: "http://p".into(),
-        };
+        let urls =
+            Urls { listings: "http://l".into(), users: "http://u".into(), ..Urls::all("http://p") };
         let users: Vec<UserId> = users.iter().filter_map(|id| UserId::new(*id).ok()).collect();
         let scenario = by_id(id).ok_or("no such scenario")?;
         let requests = scenario.requests(&urls, &users, 42)?;

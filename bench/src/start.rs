@@ -27,15 +27,14 @@ impl Served {
         if self == Served::App { "/listings?page_size=1" } else { "/hello" }
     }
 
-    /// `program` serving it, with its state in `dir`: the app with the listing and user
-    /// services routed (their own scenarios need them), its runtime config and `RUST_LOG=warn`
-    /// (no line per request).
-    fn on(self, program: HostProgram, dir: &Path) -> HostOptions {
-        let repo = testkit::repo_root();
+    /// `program` serving it, with its state in `dir`: the app of `manifest` with the listing
+    /// and user services routed (their own scenarios need them), its runtime config and
+    /// `RUST_LOG=warn` (no line per request).
+    fn on(self, program: HostProgram, manifest: &Path, dir: &Path) -> HostOptions {
         let options = match self {
-            Served::App => HostOptions::new(program, repo.join("spin.toml"))
+            Served::App => HostOptions::new(program, manifest)
                 .with_services_routed()
-                .runtime_config(repo.join("runtime.toml")),
+                .runtime_config(testkit::repo_root().join("runtime.toml")),
             Served::Floor => HostOptions::new(program, trivial_manifest()),
         };
         options.env("RUST_LOG", "warn").in_dir(dir)
@@ -68,8 +67,9 @@ struct HostSetup {
     /// The configuration's `up` arguments, then the run's `--host-arg`s (fn-host only).
     args: Vec<String>,
     cache_dir: PathBuf,
-    /// A manifest of its own instead of the app's (an older binary may not read today's).
-    manifest: Option<PathBuf>,
+    /// The app's: the system's flavour's, or the baseline's own (an older binary may not
+    /// read today's).
+    manifest: PathBuf,
     cluster: Option<ClusterPrograms>,
 }
 
@@ -97,11 +97,13 @@ impl Setup {
                 .chain(opts.host_args.iter().cloned())
                 .collect(),
             cache_dir: run_dir.join("fn-host-cache"),
-            manifest: None,
+            manifest: system.flavour().manifest(),
             cluster: None,
         };
         let how = match system {
-            System::FnHost | System::FnHostProcess | System::FnHostReuse1 => How::Host(host),
+            System::FnHost | System::FnHostP2 | System::FnHostProcess | System::FnHostReuse1 => {
+                How::Host(host)
+            }
             System::Baseline => {
                 let binary = (opts.baseline_fn_host.as_deref())
                     .ok_or("give its binary with --baseline-fn-host PATH")?;
@@ -113,7 +115,7 @@ impl Setup {
                 host.program = HostProgram::FnHost(binary.to_path_buf());
                 // A binary of its own may compile the components differently.
                 host.cache_dir = run_dir.join("baseline-cache");
-                host.manifest.clone_from(&opts.baseline_manifest);
+                host.manifest = opts.baseline_manifest.clone().unwrap_or(host.manifest);
                 How::Host(host)
             }
             System::FnHostLibsql | System::FnHostLibsqlBalanced => {
@@ -125,11 +127,14 @@ impl Setup {
                 });
                 How::Host(host)
             }
-            System::Spin => {
-                let spin = testkit::find_tool("SPIN", "spin");
-                let spin =
-                    spin.ok_or("no Spin CLI (set SPIN to one, >= 4.1, or put `spin` on PATH)")?;
-                How::Host(HostSetup { program: HostProgram::Spin(spin), args: Vec::new(), ..host })
+            System::Spin | System::SpinP2 | System::Spin3 => {
+                let spin3 = system == System::Spin3;
+                let (variable, name) = if spin3 { ("SPIN3", "spin3") } else { ("SPIN", "spin") };
+                let cli = testkit::find_tool(variable, name).ok_or(format!(
+                    "no {name} CLI (set {variable} to one or put `{name}` on PATH)"
+                ))?;
+                let program = if spin3 { HostProgram::Spin3(cli) } else { HostProgram::Spin(cli) };
+                How::Host(HostSetup { program, args: Vec::new(), ..host })
             }
             System::WasmtimeServe => How::Wasmtime(
                 testkit::find_tool("WASMTIME", "wasmtime")
@@ -151,6 +156,7 @@ impl Setup {
     pub fn programs(&self) -> Vec<(&'static str, &Path)> {
         match &self.how {
             How::Host(HostSetup { program: HostProgram::Spin(spin), .. }) => vec![("spin", spin)],
+            How::Host(HostSetup { program: HostProgram::Spin3(spin), .. }) => vec![("spin3", spin)],
             How::Host(HostSetup { cluster: Some(cluster), .. }) => {
                 vec![("sqld", &cluster.sqld), ("haproxy", &cluster.balancer)]
             }
@@ -166,11 +172,7 @@ impl Setup {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let (running, spawned) = match &self.how {
             How::Host(host) => {
-                let mut options = served.on(host.program.clone(), dir);
-                if let Some(manifest) = host.manifest.clone().filter(|_| served == Served::App) {
-                    options.manifest = manifest;
-                    options = options.with_services_routed();
-                }
+                let mut options = served.on(host.program.clone(), &host.manifest, dir);
                 (options.args, options.cache_dir) = (host.args.clone(), host.cache_dir.clone());
                 (host.program).build(options.built_from.as_ref().unwrap_or(&options.manifest));
                 let spawned = Instant::now();

@@ -1,12 +1,15 @@
 //! The systems a run can measure. Their order here is the order of every table.
 
 use serde::{Deserialize, Serialize};
+use testkit::Flavour;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum System {
     /// The app on this repository's host, `fn-host up`, databases in local files.
     FnHost,
+    /// The same serving the app's wasi:http 0.2 build (`spin.wasip2.toml`).
+    FnHostP2,
     /// The same with `--sqlite-durability process`: a write is acknowledged before it is
     /// synced (it survives a crash of the host, not of the machine).
     FnHostProcess,
@@ -21,6 +24,10 @@ pub enum System {
     FnHostLibsqlBalanced,
     /// The same components and runtime config on the Spin CLI, `spin up` with its defaults.
     Spin,
+    /// The same serving the wasi:http 0.2 build.
+    SpinP2,
+    /// The Spin 3 CLI (`SPIN3`), SpinKube's runtime, which serves only the wasi:http 0.2 build.
+    Spin3,
     /// wasmtime's own `wasmtime serve`, serving the trivial component: the engine's floor.
     WasmtimeServe,
     /// The seed's own Python/Tornado stack (`<anchors>/tornado`).
@@ -31,14 +38,17 @@ pub enum System {
 
 impl System {
     /// Every system, in display order.
-    pub const ALL: [System; 10] = [
+    pub const ALL: [System; 13] = [
         System::FnHost,
+        System::FnHostP2,
         System::FnHostProcess,
         System::Baseline,
         System::FnHostReuse1,
         System::FnHostLibsql,
         System::FnHostLibsqlBalanced,
         System::Spin,
+        System::SpinP2,
+        System::Spin3,
         System::WasmtimeServe,
         System::Tornado,
         System::Native,
@@ -50,6 +60,10 @@ impl System {
     /// The shapes of a deployment: one host on local files, one on libSQL, two on libSQL.
     pub const SHAPES: [System; 3] =
         [System::FnHost, System::FnHostLibsql, System::FnHostLibsqlBalanced];
+
+    /// What each wasi:http flavour costs, on fn-host and on the Spin CLIs.
+    pub const FLAVOURS: [System; 5] =
+        [System::FnHost, System::FnHostP2, System::Spin, System::SpinP2, System::Spin3];
 
     /// The other stacks fn-host is measured against.
     pub const REFERENCES: [System; 4] =
@@ -68,6 +82,7 @@ impl System {
     fn names(self) -> (&'static str, &'static str) {
         match self {
             System::FnHost => ("fn-host", "fn-host"),
+            System::FnHostP2 => ("fn-host-p2", "fn-host, wasi:http 0.2"),
             System::FnHostProcess => ("fn-host-process", "fn-host, durability process"),
             System::Baseline => ("baseline", "fn-host baseline"),
             System::FnHostReuse1 => ("fn-host-reuse1", "fn-host (reuse 1)"),
@@ -76,6 +91,8 @@ impl System {
                 ("fn-host-libsql-balanced", "2 × fn-host on libSQL + HAProxy")
             }
             System::Spin => ("spin", "Spin"),
+            System::SpinP2 => ("spin-p2", "Spin, wasi:http 0.2"),
+            System::Spin3 => ("spin3", "Spin 3.6, wasi:http 0.2"),
             System::WasmtimeServe => ("wasmtime-serve", "wasmtime serve"),
             System::Tornado => ("tornado", "Tornado"),
             System::Native => ("native", "native axum"),
@@ -91,6 +108,12 @@ impl System {
         }
     }
 
+    /// The build of the app it serves (the baseline may be given a manifest of its own).
+    pub fn flavour(self) -> Flavour {
+        let p2 = matches!(self, System::FnHostP2 | System::SpinP2 | System::Spin3);
+        if p2 { Flavour::P2 } else { Flavour::P3 }
+    }
+
     /// Whether it serves the app (wasmtime serve serves only the trivial component).
     pub fn serves_app(self) -> bool {
         self != System::WasmtimeServe
@@ -102,9 +125,10 @@ impl System {
         matches!(self, System::FnHost | System::FnHostReuse1 | System::WasmtimeServe)
     }
 
-    /// Whether memory is measured again `--settle` after each load (what a host gives back).
+    /// Whether memory is measured again `--settle` after each load (what a host gives back),
+    /// a cost of each flavour too.
     pub fn tracks_memory_after_load(self) -> bool {
-        matches!(self, System::FnHost | System::Spin)
+        System::FLAVOURS.contains(&self)
     }
 
     pub fn is_reference(self) -> bool {
@@ -120,13 +144,14 @@ impl System {
                 "all" => systems.extend(System::ALL),
                 "durability" => systems.extend(System::DURABILITY),
                 "shapes" => systems.extend(System::SHAPES),
+                "flavours" => systems.extend(System::FLAVOURS),
                 "references" => systems.extend(System::REFERENCES),
                 id => systems.push(
                     System::ALL.into_iter().find(|system| system.id() == id).ok_or_else(|| {
                         let ids: Vec<&str> = System::ALL.iter().map(|s| s.id()).collect();
                         format!(
                             "unknown system {id:?} (known: {}; groups: all, durability, \
-                                 shapes, references)",
+                                 shapes, flavours, references)",
                             ids.join(", ")
                         )
                     })?,
@@ -153,6 +178,9 @@ mod tests {
         let durability = [System::FnHost, System::FnHostProcess, System::Baseline];
         assert_eq!(listed, Ok([&durability[..], &[System::Spin, System::Native]].concat()));
         assert!(System::parse_list("fn-host,axum").is_err_and(|e| e.contains("\"axum\"")));
+        assert_eq!(System::parse_list("spin3,flavours"), Ok(System::FLAVOURS.to_vec()));
+        let p2 = System::ALL.into_iter().filter(|system| system.flavour() == Flavour::P2);
+        assert_eq!(p2.collect::<Vec<_>>(), [System::FnHostP2, System::SpinP2, System::Spin3]);
         Ok(())
     }
 }

@@ -31,11 +31,11 @@ pub fn render(report: &BenchReport) -> String {
     line(
         "req/s counts 2xx answers only; errors = non-2xx + transport errors; × fn-host is req/s \
          over fn-host's for the same scenario in this run (durability modes, the baseline, the \
-         libSQL shapes and the references alike); % floor is req/s over the trivial \
-         component's on the same system (chained twice for the public API); RSS = peak summed \
-         resident memory of the system's process trees during the scenario (fn-host: 1 process; \
-         Spin: `spin up` and the trigger process it forks; references: 3 processes; libSQL \
-         shapes: the hosts, each sqld and HAProxy)"
+         libSQL shapes, the wasi:http 0.2 builds and the references alike); % floor is req/s over \
+         the trivial component's on the same system (chained twice for the public API); RSS = peak \
+         summed resident memory of the system's process trees during the scenario (fn-host: 1 \
+         process; Spin: `spin up` and the trigger process it forks; references: 3 processes; \
+         libSQL shapes: the hosts, each sqld and HAProxy)"
             .into(),
     );
     if let Some(startup) = &report.startup {
@@ -81,10 +81,8 @@ fn table(md: &mut String, size: &SizeReport) {
          |---|---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for scenario in ALL {
-        for system in &size.systems {
-            let Some(result) = system.scenario(scenario.id) else {
-                continue;
-            };
+        let results = size.systems.iter().filter_map(|s| Some((s, s.scenario(scenario.id)?)));
+        for (system, result) in results {
             let bold = if system.system == System::FnHost { "**" } else { "" };
             let (load, title, label) = (&result.load, scenario.title, &system.label);
             let (rate, p50, p99, errors) =
@@ -100,9 +98,7 @@ fn table(md: &mut String, size: &SizeReport) {
 }
 
 fn seeding(md: &mut String, size: &SizeReport, concurrency: u64) {
-    let seeded: Vec<String> = size
-        .systems
-        .iter()
+    let seeded: Vec<String> = (size.systems.iter())
         .filter_map(|system| {
             let seed = system.seeding.as_ref()?;
             let failed = (seed.failures > 0).then(|| format!(", **{} failed**", seed.failures));

@@ -58,7 +58,7 @@ pub struct Settings {
     pub current: bool,
     pub duration_secs: f64,
     pub warmup_secs: f64,
-    /// How long after each load memory was measured again (fn-host and Spin).
+    /// How long after each load memory was measured again (the `flavours` systems).
     pub settle_secs: f64,
     pub connections: u32,
     pub seed: u64,
@@ -122,7 +122,7 @@ pub struct ScenarioReport {
     pub rss_peak_kib: u64,
     /// Summed RSS when the load ended (KiB).
     pub rss_end_kib: u64,
-    /// Summed RSS `settle_secs` after the load ended (KiB; fn-host and Spin).
+    /// Summed RSS `settle_secs` after the load ended (KiB; the `flavours` systems).
     pub rss_settled_kib: Option<u64>,
     /// 2xx req/s over fn-host's for the same scenario in the same run.
     pub of_fn_host: Option<f64>,
@@ -278,9 +278,7 @@ pub(crate) mod tests {
         assert_eq!(chained, Some((None, Some(0.2))), "against the chained floor");
         assert_eq!(ratios(System::FnHost, FLOOR), Some((None, None)));
         assert_eq!(ratios(System::Spin, "user_by_id"), Some((Some(1.0 / 6.0), None)));
-        assert_eq!(
-            (thousands(1_000_000), thousands(12_345)),
-            ("1,000,000".into(), "12,345".into())
-        );
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(thousands(12_345), "12,345");
     }
 }

@@ -179,12 +179,10 @@ impl SoakReport {
         );
         for (column, system) in self.systems.iter().enumerate() {
             let minutes = &system.minutes;
+            let p99s = minutes.iter().map(|m| m.p99s().to_vec()).collect();
             let panels: [(&str, Vec<Vec<f64>>); 3] = [
                 ("RSS MB", minutes.iter().map(|m| vec![mib(m.rss_kib())]).collect()),
-                (
-                    "p99 ms, reads (blue) and writes (red)",
-                    minutes.iter().map(|m| m.p99s().to_vec()).collect(),
-                ),
+                ("p99 ms, reads (blue) and writes (red)", p99s),
                 ("errors", minutes.iter().map(|m| vec![m.errors() as f64]).collect()),
             ];
             for (row, (title, series)) in panels.iter().enumerate() {
