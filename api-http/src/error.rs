@@ -27,11 +27,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error with several messages, e.g. a service's errors passed through.
     pub fn new(status: StatusCode, errors: Vec<String>) -> Self {
-        Self {
-            status,
-            errors,
-            allow: None,
-        }
+        Self { status, errors, allow: None }
     }
 
     fn one(status: StatusCode, message: impl Into<String>) -> Self {
@@ -65,19 +61,13 @@ impl ApiError {
     pub fn payload_too_large() -> Self {
         Self::one(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "request body must be at most {} bytes",
-                crate::MAX_BODY_BYTES
-            ),
+            format!("request body must be at most {} bytes", crate::MAX_BODY_BYTES),
         )
     }
 
     /// 415 naming the media type the endpoint reads.
     pub fn unsupported_media_type(expected: &str) -> Self {
-        Self::one(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("Content-Type must be {expected}"),
-        )
+        Self::one(StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("Content-Type must be {expected}"))
     }
 
     /// 422: the request is well formed but conflicts with what was stored, e.g. an
@@ -124,17 +114,9 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> JsonResponse {
-        let mut response = json(
-            self.status,
-            &ErrorBody {
-                result: false,
-                errors: self.errors,
-            },
-        );
+        let mut response = json(self.status, &ErrorBody { result: false, errors: self.errors });
         if let Some(allow) = self.allow {
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static(allow));
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
         }
         response
     }
@@ -149,10 +131,7 @@ mod tests {
         let response = ApiError::not_found("user 42 not found").into_response();
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
-        assert_eq!(
-            response.body(),
-            r#"{"result":false,"errors":["user 42 not found"]}"#
-        );
+        assert_eq!(response.body(), r#"{"result":false,"errors":["user 42 not found"]}"#);
     }
 
     #[test]
@@ -160,10 +139,7 @@ mod tests {
         let response = ApiError::method_not_allowed("GET, POST").into_response();
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(response.headers()[header::ALLOW], "GET, POST");
-        assert_eq!(
-            response.body(),
-            r#"{"result":false,"errors":["method not allowed"]}"#
-        );
+        assert_eq!(response.body(), r#"{"result":false,"errors":["method not allowed"]}"#);
     }
 
     #[test]

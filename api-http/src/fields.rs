@@ -95,10 +95,7 @@ impl JsonObject {
 
 impl Fields for JsonObject {
     fn value(&self, name: &str) -> Option<FieldValue<'_>> {
-        self.0
-            .get(name)
-            .filter(|value| !value.is_null())
-            .map(FieldValue::Json)
+        self.0.get(name).filter(|value| !value.is_null()).map(FieldValue::Json)
     }
 }
 
@@ -143,14 +140,8 @@ mod tests {
         assert_eq!(params.int("c"), Ok(5));
         assert_eq!(params.int("d"), Err("d must be an integer".into()));
         assert_eq!(params.int("e"), Ok(i64::MAX));
-        assert_eq!(
-            params.int("f"),
-            Err("f must be at most 9223372036854775807".into())
-        );
-        assert_eq!(
-            params.int("g"),
-            Err("g must be at least -9223372036854775808".into())
-        );
+        assert_eq!(params.int("f"), Err("f must be at most 9223372036854775807".into()));
+        assert_eq!(params.int("g"), Err("g must be at least -9223372036854775808".into()));
         // A whole number, as in JSON.
         assert_eq!(params.int("h"), Ok(1));
         // `+` decodes to a space, which is not part of an integer.
@@ -186,10 +177,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(object.int("a"), Ok(42));
-        assert_eq!(
-            object.int("b"),
-            Err("b must be at most 9223372036854775807".into())
-        );
+        assert_eq!(object.int("b"), Err("b must be at most 9223372036854775807".into()));
         // A whole float is an integer, as in JSON Schema.
         assert_eq!(object.int("d"), Ok(6000));
         for name in ["c", "e", "f", "h"] {
@@ -217,9 +205,7 @@ mod tests {
             (b"\"name\"", "request body must be a JSON object"),
             (b"null", "request body must be a JSON object"),
         ] {
-            let Err(error) = JsonObject::parse(body) else {
-                panic!("{body:?} parsed")
-            };
+            let Err(error) = JsonObject::parse(body) else { panic!("{body:?} parsed") };
             assert_eq!(messages(error), [message]);
         }
     }
@@ -237,10 +223,7 @@ mod tests {
         let b = errors.check(Ok(2));
         let c = errors.check::<i64>(Err("c must be an integer".into()));
         let result = errors.finish(a.zip(b).zip(c));
-        assert_eq!(
-            messages(result.unwrap_err()),
-            ["a is required", "c must be an integer"]
-        );
+        assert_eq!(messages(result.unwrap_err()), ["a is required", "c must be an integer"]);
         assert_eq!(FieldErrors::default().finish(Some(1)), Ok(1));
     }
 }

@@ -29,20 +29,19 @@ impl NotAnInteger {
 
 /// An integer written as text: in digits, or as a JSON number that is whole.
 pub fn integer_of_text(text: &str) -> Result<i64, NotAnInteger> {
-    text.parse()
-        .or_else(|error: std::num::ParseIntError| match error.kind() {
-            IntErrorKind::PosOverflow => Err(NotAnInteger::TooLarge),
-            IntErrorKind::NegOverflow => Err(NotAnInteger::TooSmall),
-            // JSON's number grammar, without the blanks its parser skips around a value.
-            _ if text.starts_with(|first: char| first == '-' || first.is_ascii_digit())
-                && !text.ends_with(|last: char| last.is_whitespace()) =>
-            {
-                serde_json::from_str::<Number>(text)
-                    .map_err(|_| NotAnInteger::NotWhole)
-                    .and_then(|number| integer_of_json(&number))
-            }
-            _ => Err(NotAnInteger::NotWhole),
-        })
+    text.parse().or_else(|error: std::num::ParseIntError| match error.kind() {
+        IntErrorKind::PosOverflow => Err(NotAnInteger::TooLarge),
+        IntErrorKind::NegOverflow => Err(NotAnInteger::TooSmall),
+        // JSON's number grammar, without the blanks its parser skips around a value.
+        _ if text.starts_with(|first: char| first == '-' || first.is_ascii_digit())
+            && !text.ends_with(|last: char| last.is_whitespace()) =>
+        {
+            serde_json::from_str::<Number>(text)
+                .map_err(|_| NotAnInteger::NotWhole)
+                .and_then(|number| integer_of_json(&number))
+        }
+        _ => Err(NotAnInteger::NotWhole),
+    })
 }
 
 /// A JSON number as an integer.
@@ -54,9 +53,7 @@ pub fn integer_of_json(number: &Number) -> Result<i64, NotAnInteger> {
     if number.is_u64() {
         return Err(NotAnInteger::TooLarge);
     }
-    number
-        .as_f64()
-        .map_or(Err(NotAnInteger::NotWhole), integer_of_float)
+    number.as_f64().map_or(Err(NotAnInteger::NotWhole), integer_of_float)
 }
 
 fn integer_of_float(float: f64) -> Result<i64, NotAnInteger> {
@@ -142,10 +139,7 @@ mod tests {
 
     #[test]
     fn messages_name_the_field() {
-        assert_eq!(
-            NotAnInteger::NotWhole.message("price"),
-            "price must be an integer"
-        );
+        assert_eq!(NotAnInteger::NotWhole.message("price"), "price must be an integer");
         assert_eq!(
             NotAnInteger::TooLarge.message("price"),
             "price must be at most 9223372036854775807"

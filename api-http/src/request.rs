@@ -59,11 +59,7 @@ fn check_content_type(headers: &HeaderMap, media_type: &'static str) -> Result<(
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok(());
     };
-    let essence = value
-        .to_str()
-        .ok()
-        .and_then(|value| value.split(';').next())
-        .map(str::trim);
+    let essence = value.to_str().ok().and_then(|value| value.split(';').next()).map(str::trim);
     match essence {
         Some(essence) if essence.eq_ignore_ascii_case(media_type) => Ok(()),
         _ => Err(ApiError::unsupported_media_type(media_type)),
@@ -107,10 +103,7 @@ mod tests {
         for content_type in ["text/plain", "application/json", "multipart/form-data", ""] {
             let error = block_on(read_body(request(Some(content_type), ""), FORM)).unwrap_err();
             assert_eq!(error.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-            assert_eq!(
-                error.errors(),
-                ["Content-Type must be application/x-www-form-urlencoded"]
-            );
+            assert_eq!(error.errors(), ["Content-Type must be application/x-www-form-urlencoded"]);
         }
     }
 

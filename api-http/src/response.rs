@@ -26,10 +26,7 @@ pub fn json_text(status: StatusCode, body: String) -> JsonResponse {
     let mut response = http::Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(header::CONTENT_LENGTH, length);
     response
 }
@@ -37,13 +34,7 @@ pub fn json_text(status: StatusCode, body: String) -> JsonResponse {
 /// 200 with the success envelope, `{"result": true, ...}` followed by the answer's own
 /// fields (an answer is a struct such as `{"listing": ...}`).
 pub fn success<T: Serialize>(answer: &T) -> JsonResponse {
-    json(
-        StatusCode::OK,
-        &Success {
-            result: true,
-            answer,
-        },
-    )
+    json(StatusCode::OK, &Success { result: true, answer })
 }
 
 /// The envelope of every success answer of the services; [`crate::ErrorBody`] is its

@@ -50,12 +50,7 @@ mod tests {
     }
 
     fn user() -> User {
-        User {
-            id: 1,
-            name: "Lorel Ipsum".into(),
-            created_at: 1,
-            updated_at: 2,
-        }
+        User { id: 1, name: "Lorel Ipsum".into(), created_at: 1, updated_at: 2 }
     }
 
     const LISTING: &str = r#"{"id":143,"user_id":1,"listing_type":"sale","price":6000,"created_at":1,"updated_at":2}"#;
@@ -72,25 +67,17 @@ mod tests {
             format!(r#"{{"listing":{LISTING}}}"#)
         );
         assert_eq!(
-            write(&ListingsPage {
-                listings: vec![listing()]
-            }),
+            write(&ListingsPage { listings: vec![listing()] }),
             format!(r#"{{"listings":[{LISTING}]}}"#)
         );
-        assert_eq!(
-            write(&UserAnswer { user: user() }),
-            format!(r#"{{"user":{USER}}}"#)
-        );
+        assert_eq!(write(&UserAnswer { user: user() }), format!(r#"{{"user":{USER}}}"#));
         assert_eq!(write(&UsersPage { users: vec![] }), r#"{"users":[]}"#);
     }
 
     #[test]
     fn answers_read_back_from_the_success_envelope() {
         let read = |text: String| serde_json::from_str::<ListingAnswer>(&text).unwrap();
-        assert_eq!(
-            read(format!(r#"{{"result":true,"listing":{LISTING}}}"#)).listing,
-            listing()
-        );
+        assert_eq!(read(format!(r#"{{"result":true,"listing":{LISTING}}}"#)).listing, listing());
         let page: UsersPage =
             serde_json::from_str(&format!(r#"{{"result": true, "users": [{USER}]}}"#)).unwrap();
         assert_eq!(page.users, [user()]);

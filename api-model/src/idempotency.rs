@@ -90,21 +90,12 @@ mod tests {
             vec!["Idempotency-Key must be 1 to 255 visible ASCII characters".to_owned()],
         ));
         let too_long = "k".repeat(IdempotencyKey::MAX_LEN + 1);
-        for value in [
-            &b""[..],
-            b"a b",
-            b"caf\xc3\xa9",
-            b"\xe9",
-            too_long.as_bytes(),
-        ] {
+        for value in [&b""[..], b"a b", b"caf\xc3\xa9", b"\xe9", too_long.as_bytes()] {
             assert_eq!(key_of(&[value]), bad, "{value:?}");
         }
         assert_eq!(
             key_of(&[b"a", b"b"]),
-            Err((
-                StatusCode::BAD_REQUEST,
-                vec!["Idempotency-Key must be given once".to_owned()]
-            ))
+            Err((StatusCode::BAD_REQUEST, vec!["Idempotency-Key must be given once".to_owned()]))
         );
     }
 

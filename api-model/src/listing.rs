@@ -37,11 +37,7 @@ pub struct Price(i64);
 
 impl Price {
     pub fn new(value: i64) -> Result<Self, String> {
-        if value > 0 {
-            Ok(Self(value))
-        } else {
-            Err("price must be greater than 0".to_owned())
-        }
+        if value > 0 { Ok(Self(value)) } else { Err("price must be greater than 0".to_owned()) }
     }
 
     pub fn get(self) -> i64 {
@@ -61,15 +57,9 @@ impl ListingsQuery {
     pub fn parse(query: &impl Fields) -> Result<Self, ApiError> {
         let mut errors = FieldErrors::default();
         let page = Page::parse(query, &mut errors);
-        let user_id = errors.check(
-            query
-                .optional_int("user_id")
-                .and_then(|id| id.map(UserId::new).transpose()),
-        );
-        errors.finish(
-            page.zip(user_id)
-                .map(|(page, user_id)| Self { page, user_id }),
-        )
+        let user_id = errors
+            .check(query.optional_int("user_id").and_then(|id| id.map(UserId::new).transpose()));
+        errors.finish(page.zip(user_id).map(|(page, user_id)| Self { page, user_id }))
     }
 
     /// The query string of `GET /listings`, as the public API sends it.
@@ -102,11 +92,9 @@ impl NewListing {
         let listing_type = errors.check(fields.text("listing_type").and_then(ListingType::parse));
         let price = errors.check(fields.int("price").and_then(Price::new));
         errors.finish(match (user_id, listing_type, price) {
-            (Some(user_id), Some(listing_type), Some(price)) => Some(Self {
-                user_id,
-                listing_type,
-                price,
-            }),
+            (Some(user_id), Some(listing_type), Some(price)) => {
+                Some(Self { user_id, listing_type, price })
+            }
             _ => None,
         })
     }
@@ -180,10 +168,7 @@ mod tests {
             json_new_listing(r#"{"user_id": 7, "listing_type": "sale", "price": 6e3}"#).unwrap();
         assert_eq!(listing.form(), "user_id=7&listing_type=sale&price=6000");
         assert_eq!(new_listing(&listing.form()), Ok(listing));
-        for written in [
-            "page_num=2&page_size=50",
-            "page_num=1&page_size=10&user_id=3",
-        ] {
+        for written in ["page_num=2&page_size=50", "page_num=1&page_size=10&user_id=3"] {
             assert_eq!(query(written).unwrap().query(), written);
         }
         // A whole number is an integer in a form as in JSON.
@@ -205,18 +190,9 @@ mod tests {
             updated_at: 1,
         };
         assert!(new.is_stored_as(&stored));
-        assert!(!new.is_stored_as(&Listing {
-            price: 6001,
-            ..stored.clone()
-        }));
-        assert!(!new.is_stored_as(&Listing {
-            user_id: 8,
-            ..stored.clone()
-        }));
-        let rent = Listing {
-            listing_type: ListingType::Rent,
-            ..stored
-        };
+        assert!(!new.is_stored_as(&Listing { price: 6001, ..stored.clone() }));
+        assert!(!new.is_stored_as(&Listing { user_id: 8, ..stored.clone() }));
+        let rent = Listing { listing_type: ListingType::Rent, ..stored };
         assert!(!new.is_stored_as(&rent));
     }
 
@@ -228,24 +204,12 @@ mod tests {
             r#"{"user_id": 2, "listing_type": "sale", "price": 9223372036854775807}"#,
         )
         .unwrap();
-        assert_eq!(
-            (max.listing_type, max.price.get()),
-            (ListingType::Sale, i64::MAX)
-        );
-        assert_eq!(
-            new_listing("user_id=1&listing_type=rent&price=1")
-                .unwrap()
-                .price
-                .get(),
-            1
-        );
+        assert_eq!((max.listing_type, max.price.get()), (ListingType::Sale, i64::MAX));
+        assert_eq!(new_listing("user_id=1&listing_type=rent&price=1").unwrap().price.get(), 1);
         for (price, message) in [
             ("0", "price must be greater than 0"),
             ("-5", "price must be greater than 0"),
-            (
-                "9223372036854775808",
-                "price must be at most 9223372036854775807",
-            ),
+            ("9223372036854775808", "price must be at most 9223372036854775807"),
             ("12.5", "price must be an integer"),
             ("abc", "price must be an integer"),
         ] {
@@ -297,10 +261,7 @@ mod tests {
             "price is required".to_owned(),
         ];
         assert_eq!(new_listing(""), Err(every_field_missing.clone()));
-        assert_eq!(
-            new_listing("user_id=&listing_type=&price="),
-            Err(every_field_missing.clone())
-        );
+        assert_eq!(new_listing("user_id=&listing_type=&price="), Err(every_field_missing.clone()));
         assert_eq!(json_new_listing("{}"), Err(every_field_missing));
     }
 
@@ -347,10 +308,7 @@ mod tests {
     #[test]
     fn parses_the_listings_query() {
         let all = query("").unwrap();
-        assert_eq!(
-            (all.page.num(), all.page.size(), all.user_id),
-            (1, 10, None)
-        );
+        assert_eq!((all.page.num(), all.page.size(), all.user_id), (1, 10, None));
         // `%37` is a percent-encoded 7.
         for user_id in ["7", "%37"] {
             let mine = query(&format!("page_num=2&page_size=100&user_id={user_id}")).unwrap();
@@ -373,10 +331,7 @@ mod tests {
                 "user_id={user_id}"
             );
         }
-        assert_eq!(
-            query("user_id=-1"),
-            Err(vec!["user_id must be a positive integer".to_owned()])
-        );
+        assert_eq!(query("user_id=-1"), Err(vec!["user_id must be a positive integer".to_owned()]));
     }
 
     #[test]

@@ -25,9 +25,7 @@ mod tests {
     /// The value at `pointer` (`#/components/...`), which must exist.
     fn at<'a>(document: &'a Value, pointer: &str) -> &'a Value {
         let path = pointer.strip_prefix('#').expect("a local reference");
-        document
-            .pointer(path)
-            .unwrap_or_else(|| panic!("{pointer} is not in the document"))
+        document.pointer(path).unwrap_or_else(|| panic!("{pointer} is not in the document"))
     }
 
     /// A schema, its reference followed.
@@ -124,18 +122,12 @@ mod tests {
             assert_eq!(integer["maximum"], i64::MAX, "{name}");
         }
         assert!(UserId::new(1).is_ok() && UserId::new(0).is_err());
-        let listing_types: Vec<&str> = [ListingType::Rent, ListingType::Sale]
-            .map(ListingType::as_str)
-            .into();
-        assert_eq!(
-            schema(&document, "ListingType")["enum"],
-            serde_json::json!(listing_types)
-        );
+        let listing_types: Vec<&str> =
+            [ListingType::Rent, ListingType::Sale].map(ListingType::as_str).into();
+        assert_eq!(schema(&document, "ListingType")["enum"], serde_json::json!(listing_types));
         assert_eq!(
             example_errors(&document, "BadNewListing"),
-            messages(NewListing::parse(&Params::parse(
-                b"user_id=1&listing_type=lease&price=0"
-            )))
+            messages(NewListing::parse(&Params::parse(b"user_id=1&listing_type=lease&price=0")))
         );
     }
 
@@ -162,16 +154,11 @@ mod tests {
         assert_eq!(header["name"], "Idempotency-Key");
         assert_eq!(header["schema"]["maxLength"], IdempotencyKey::MAX_LEN);
         let mut headers = http::HeaderMap::new();
-        headers.insert(
-            crate::IDEMPOTENCY_KEY,
-            header["example"].as_str().unwrap().parse().unwrap(),
-        );
+        headers
+            .insert(crate::IDEMPOTENCY_KEY, header["example"].as_str().unwrap().parse().unwrap());
         assert!(IdempotencyKey::of(&headers).unwrap().is_some());
         let key = IdempotencyKey::of(&headers).unwrap().unwrap();
-        assert_eq!(
-            example_errors(&document, "IdempotencyKeyReused"),
-            key.reused().errors()
-        );
+        assert_eq!(example_errors(&document, "IdempotencyKeyReused"), key.reused().errors());
         // Every POST takes it, and says what a reused one gets.
         for (path, operations) in document["paths"].as_object().expect("paths") {
             if let Some(post) = operations.get("post") {
@@ -256,12 +243,7 @@ mod tests {
             created_at: 1,
             updated_at: 1,
         };
-        let user = User {
-            id: 1,
-            name: "Ann".into(),
-            created_at: 1,
-            updated_at: 1,
-        };
+        let user = User { id: 1, name: "Ann".into(), created_at: 1, updated_at: 1 };
         for (name, written) in [
             ("Listing", serde_json::to_value(listing).unwrap()),
             ("User", serde_json::to_value(user).unwrap()),

@@ -16,25 +16,18 @@ impl Page {
     const DEFAULT_SIZE: i64 = 10;
 
     pub fn parse(fields: &impl Fields, errors: &mut FieldErrors) -> Option<Self> {
-        let num = errors.check(fields.optional_int("page_num").and_then(
-            |num| match num.unwrap_or(1) {
+        let num =
+            errors.check(fields.optional_int("page_num").and_then(|num| match num.unwrap_or(1) {
                 num if num >= 1 => Ok(num),
                 _ => Err("page_num must be at least 1".to_owned()),
-            },
-        ));
+            }));
         let size = errors.check(fields.optional_int("page_size").and_then(|size| {
             match size.unwrap_or(Self::DEFAULT_SIZE) {
                 size if (1..=Self::MAX_SIZE).contains(&size) => Ok(size),
-                _ => Err(format!(
-                    "page_size must be between 1 and {}",
-                    Self::MAX_SIZE
-                )),
+                _ => Err(format!("page_size must be between 1 and {}", Self::MAX_SIZE)),
             }
         }));
-        Some(Self {
-            num: num?,
-            size: size?,
-        })
+        Some(Self { num: num?, size: size? })
     }
 
     pub fn num(self) -> i64 {
@@ -73,10 +66,7 @@ mod tests {
     #[test]
     fn paging_defaults_to_the_first_ten() {
         let first = page("").unwrap();
-        assert_eq!(
-            (first.num(), first.size(), first.offset()),
-            (1, 10, Some(0))
-        );
+        assert_eq!((first.num(), first.size(), first.offset()), (1, 10, Some(0)));
         // Empty values count as absent.
         assert_eq!(page("page_num=&page_size=").unwrap(), first);
     }
@@ -91,14 +81,8 @@ mod tests {
 
     #[test]
     fn paging_refuses_out_of_range_values_naming_the_field() {
-        assert_eq!(
-            page_errors("page_size=101"),
-            ["page_size must be between 1 and 100"]
-        );
-        assert_eq!(
-            page_errors("page_size=0"),
-            ["page_size must be between 1 and 100"]
-        );
+        assert_eq!(page_errors("page_size=101"), ["page_size must be between 1 and 100"]);
+        assert_eq!(page_errors("page_size=0"), ["page_size must be between 1 and 100"]);
         assert_eq!(page_errors("page_num=0"), ["page_num must be at least 1"]);
         assert_eq!(page_errors("page_num=-3"), ["page_num must be at least 1"]);
     }
@@ -107,10 +91,7 @@ mod tests {
     fn paging_reports_both_fields_at_once() {
         assert_eq!(
             page_errors("page_num=x&page_size=1.5"),
-            [
-                "page_num must be an integer",
-                "page_size must be an integer"
-            ]
+            ["page_num must be an integer", "page_size must be an integer"]
         );
     }
 

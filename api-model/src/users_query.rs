@@ -100,9 +100,7 @@ mod tests {
 
     #[test]
     fn the_users_query_pages_by_default() {
-        let Ok(UsersQuery::Page(page)) = query("") else {
-            panic!("not a page")
-        };
+        let Ok(UsersQuery::Page(page)) = query("") else { panic!("not a page") };
         assert_eq!((page.num(), page.size()), (1, 10));
         assert_eq!(
             query("page_size=101"),
@@ -114,9 +112,7 @@ mod tests {
 
     #[test]
     fn ids_are_distinct_in_the_order_given() {
-        let Ok(UsersQuery::Ids(ids)) = query("ids=3,1,+2,3,1") else {
-            panic!("not ids")
-        };
+        let Ok(UsersQuery::Ids(ids)) = query("ids=3,1,+2,3,1") else { panic!("not ids") };
         assert_eq!(ids, UserIds(vec![3, 1, 2]));
         assert_eq!(ids.query(), "ids=3,1,2");
         // As the public API writes them, they read back.
@@ -125,10 +121,7 @@ mod tests {
         assert!(
             matches!(query("ids=2.0,6e0"), Ok(UsersQuery::Ids(UserIds(read))) if read == [2, 6])
         );
-        assert!(matches!(
-            query("ids=1%2C2&page_size=100"),
-            Ok(UsersQuery::Ids(_))
-        ));
+        assert!(matches!(query("ids=1%2C2&page_size=100"), Ok(UsersQuery::Ids(_))));
         // Paging is not used with ids, but a bad page is still an error.
         assert_eq!(
             query("ids=1&page_size=1000&page_num=0"),
@@ -152,9 +145,7 @@ mod tests {
         ] {
             assert_eq!(
                 query(bad),
-                Err(vec![
-                    "ids must be a comma-separated list of positive integers".to_owned()
-                ]),
+                Err(vec!["ids must be a comma-separated list of positive integers".to_owned()]),
                 "{bad}"
             );
         }
@@ -191,9 +182,7 @@ mod tests {
     #[test]
     fn the_openapi_document_has_this_limit() {
         let document: serde_json::Value = serde_json::from_str(crate::OPENAPI_DOCUMENT).unwrap();
-        let parameters = document["paths"]["/users"]["get"]["parameters"]
-            .as_array()
-            .unwrap();
+        let parameters = document["paths"]["/users"]["get"]["parameters"].as_array().unwrap();
         let ids = parameters.iter().find(|p| p["name"] == "ids").unwrap();
         assert_eq!(ids["schema"]["maxItems"], UserIds::MAX);
     }

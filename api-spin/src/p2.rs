@@ -26,28 +26,19 @@ pub fn request(incoming: Incoming) -> http::Request<Body> {
     if let Ok(method) = http::Method::from_bytes(incoming.method().to_string().as_bytes()) {
         *request.method_mut() = method;
     }
-    if let Some(uri) = incoming
-        .path_with_query()
-        .and_then(|path| path.parse::<http::Uri>().ok())
-    {
+    if let Some(uri) = incoming.path_with_query().and_then(|path| path.parse::<http::Uri>().ok()) {
         *request.uri_mut() = uri;
     }
     let headers = request.headers_mut();
     for (name, value) in incoming.headers().entries() {
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(name.as_bytes()),
-            http::HeaderValue::from_bytes(&value),
-        ) {
+        if let (Ok(name), Ok(value)) =
+            (http::HeaderName::from_bytes(name.as_bytes()), http::HeaderValue::from_bytes(&value))
+        {
             headers.append(name, value);
         }
     }
-    let length = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|length| length.to_str().ok()?.parse().ok());
-    *request.body_mut() = Body {
-        chunks: Some(Box::pin(incoming.into_body_stream())),
-        length,
-    };
+    let length = headers.get(CONTENT_LENGTH).and_then(|length| length.to_str().ok()?.parse().ok());
+    *request.body_mut() = Body { chunks: Some(Box::pin(incoming.into_body_stream())), length };
     request
 }
 
@@ -82,8 +73,7 @@ impl http_body::Body for Body {
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.length
-            .map_or_else(SizeHint::default, SizeHint::with_exact)
+        self.length.map_or_else(SizeHint::default, SizeHint::with_exact)
     }
 }
 
@@ -91,9 +81,8 @@ impl http_body::Body for Body {
 /// written while the response is awaited; when both fail, the response's error is the one
 /// that says why (a refused connection also closes the body's stream).
 pub async fn send(request: http::Request<String>) -> Result<Answer, String> {
-    let (outgoing, body) = request
-        .try_into_outgoing_request()
-        .map_err(|error| error.to_string())?;
+    let (outgoing, body) =
+        request.try_into_outgoing_request().map_err(|error| error.to_string())?;
     let mut sink = outgoing.take_body();
     let response = spin_sdk::http::send::<_, spin_sdk::http::Response>(outgoing);
     let written = async move {
@@ -107,10 +96,7 @@ pub async fn send(request: http::Request<String>) -> Result<Answer, String> {
     written.map_err(|error| error.to_string())?;
     let status = http::StatusCode::from_u16(*response.status())
         .map_err(|_| format!("answered status {}", response.status()))?;
-    Ok(Answer {
-        status,
-        body: response.into_body(),
-    })
+    Ok(Answer { status, body: response.into_body() })
 }
 
 /// Resolves after `duration`, waking spin-sdk's event loop when it is due.

@@ -16,19 +16,10 @@ pub fn request(incoming: Incoming) -> Incoming {
 
 /// Sends `request` and reads the whole answer; `Err` says why there is none.
 pub async fn send(request: http::Request<String>) -> Result<Answer, String> {
-    let response = spin_sdk::http::send(request)
-        .await
-        .map_err(|error| error.to_string())?;
+    let response = spin_sdk::http::send(request).await.map_err(|error| error.to_string())?;
     let status = response.status();
-    let body = response
-        .into_body()
-        .bytes()
-        .await
-        .map_err(|error| error.to_string())?;
-    Ok(Answer {
-        status,
-        body: body.into(),
-    })
+    let body = response.into_body().bytes().await.map_err(|error| error.to_string())?;
+    Ok(Answer { status, body: body.into() })
 }
 
 /// Resolves after `duration`.
@@ -38,9 +29,7 @@ pub async fn sleep(duration: Duration) {
 
 /// The component variable `name`.
 pub async fn variable(name: &str) -> Result<String, String> {
-    spin_sdk::variables::get(name)
-        .await
-        .map_err(|error| error.to_string())
+    spin_sdk::variables::get(name).await.map_err(|error| error.to_string())
 }
 
 pub mod sqlite {
@@ -61,12 +50,7 @@ pub mod sqlite {
             statement: &str,
             parameters: impl IntoIterator<Item = Value>,
         ) -> Result<Vec<RowResult>> {
-            Ok(self
-                .0
-                .execute(statement, parameters)
-                .await?
-                .collect()
-                .await?)
+            Ok(self.0.execute(statement, parameters).await?.collect().await?)
         }
     }
 }

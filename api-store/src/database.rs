@@ -89,8 +89,7 @@ impl Database {
         let mut rows = self.rows(statement.insert, parameters.clone()).await?;
         if rows.is_empty() {
             // Only an expired key returns nothing: free it and store anew.
-            self.rows(statement.release, [key, Value::Integer(kept_since)])
-                .await?;
+            self.rows(statement.release, [key, Value::Integer(kept_since)]).await?;
             rows = self.rows(statement.insert, parameters).await?;
         }
         rows.into_iter().next().context("INSERT returned no row")

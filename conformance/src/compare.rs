@@ -11,17 +11,11 @@ use testkit::Reply;
 pub fn differences(expected: &Response, actual: &Reply) -> Vec<String> {
     let mut differences = Vec::new();
     if actual.status != expected.status {
-        differences.push(format!(
-            "status: expected {}, got {}",
-            expected.status, actual.status
-        ));
+        differences.push(format!("status: expected {}, got {}", expected.status, actual.status));
     }
     let expected_body = expected.body.as_deref().unwrap_or_default();
     if actual.body != expected_body {
-        differences.push(format!(
-            "body: expected {expected_body:?}, got {:?}",
-            actual.body
-        ));
+        differences.push(format!("body: expected {expected_body:?}, got {:?}", actual.body));
     }
     let mut unexpected: BTreeMap<String, String> = actual
         .headers
@@ -51,20 +45,13 @@ mod tests {
     use crate::suite::ResponseHeader;
 
     fn header(name: &str, value: Option<&str>, optional: bool) -> ResponseHeader {
-        ResponseHeader {
-            name: name.into(),
-            value: value.map(Into::into),
-            optional,
-        }
+        ResponseHeader { name: name.into(), value: value.map(Into::into), optional }
     }
 
     fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
         Reply {
             status,
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
+            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
             body: body.into(),
         }
     }

@@ -43,12 +43,10 @@ impl Runner {
                 std::fs::copy(test.dir.join("component.wasm"), dir.join("component.wasm"))
             })
             .map_err(|e| format!("prepare {}: {e}", dir.display()))?;
-        let host = HostOptions::new(
-            HostProgram::FnHost(self.fn_host.clone()),
-            dir.join("spin.toml"),
-        )
-        .in_dir(&dir)
-        .start();
+        let host =
+            HostOptions::new(HostProgram::FnHost(self.fn_host.clone()), dir.join("spin.toml"))
+                .in_dir(&dir)
+                .start();
         for (index, invocation) in test.config.invocations.iter().enumerate() {
             let request = &invocation.request;
             let mut sent = testkit::http::Request::builder()
@@ -88,20 +86,10 @@ impl Runner {
 /// The response of a guest that got fn-host's error for `interface` and answered with it, as
 /// the suite's components answer every error.
 fn unsupported(interface: &str) -> Response {
-    let optional = |name: &str| ResponseHeader {
-        name: name.into(),
-        value: None,
-        optional: true,
-    };
+    let optional = |name: &str| ResponseHeader { name: name.into(), value: None, optional: true };
     Response {
         status: 500,
-        headers: vec![
-            optional("content-length"),
-            optional("transfer-encoding"),
-            optional("date"),
-        ],
-        body: Some(format!(
-            "Error::Other(\"fn-host does not support {interface}\")"
-        )),
+        headers: vec![optional("content-length"), optional("transfer-encoding"), optional("date")],
+        body: Some(format!("Error::Other(\"fn-host does not support {interface}\")")),
     }
 }

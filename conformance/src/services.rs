@@ -23,11 +23,7 @@ impl Services {
     pub fn start() -> std::io::Result<Services> {
         let http_echo = serve(echo_http)?;
         let tcp_echo = serve(echo_tcp)?;
-        Ok(Services {
-            http_echo,
-            tcp_echo,
-            refused: RefusedPort::new(),
-        })
+        Ok(Services { http_echo, tcp_echo, refused: RefusedPort::new() })
     }
 
     /// Guest port → port on this machine, for the services `preconditions` name.
@@ -113,8 +109,7 @@ mod tests {
         let services = Services::start().unwrap();
         let ports = services.ports(&[Precondition::HttpEcho, Precondition::TcpEcho]);
         let mut http = TcpStream::connect(("127.0.0.1", ports[&80])).unwrap();
-        http.write_all(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")
-            .unwrap();
+        http.write_all(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello").unwrap();
         let mut response = String::new();
         http.read_to_string(&mut response).unwrap();
         assert_eq!(

@@ -147,10 +147,8 @@ pub fn unpack(archive: &Path, dir: &Path) -> Result<Vec<Test>, String> {
         if !dir.is_dir() {
             continue;
         }
-        let name = dir
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name =
+            dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         let path = dir.join("test.json5");
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -197,10 +195,7 @@ mod tests {
             substitute_ports("http://localhost:%{port=80}/x %{port=7}", &ports).as_deref(),
             Ok("http://localhost:41000/x 42000")
         );
-        assert_eq!(
-            substitute_ports("no templates", &ports).as_deref(),
-            Ok("no templates")
-        );
+        assert_eq!(substitute_ports("no templates", &ports).as_deref(), Ok("no templates"));
         assert_eq!(
             substitute_ports("%{port=6379}", &ports),
             Err("no service of the test exposes guest port 6379".to_string())
@@ -231,12 +226,7 @@ mod tests {
         assert!(invocation.response.headers[0].optional);
         assert_eq!(
             config.preconditions,
-            [
-                Precondition::KeyValueStore {
-                    label: "default".into()
-                },
-                Precondition::TcpEcho
-            ]
+            [Precondition::KeyValueStore { label: "default".into() }, Precondition::TcpEcho]
         );
         assert!(json5::from_str::<TestConfig>("{ invocations: [], extra: 1 }").is_err());
     }

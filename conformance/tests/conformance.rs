@@ -16,10 +16,7 @@ use std::sync::Arc;
 /// a Redis server, an MQTT broker or a PostgreSQL server behind the host.
 const UNSUPPORTED: &[(&str, &str)] = &[
     ("outbound-redis", "fermyon:spin/redis@2.0.0"),
-    (
-        "outbound-redis-variable-permission",
-        "fermyon:spin/redis@2.0.0",
-    ),
+    ("outbound-redis-variable-permission", "fermyon:spin/redis@2.0.0"),
     ("outbound-mqtt", "fermyon:spin/mqtt@2.0.0"),
     ("postgres", "spin:postgres/postgres@4.0.0"),
 ];
@@ -51,9 +48,7 @@ fn main() {
                 None => Expectation::AsWritten,
             };
             let runner = runner.clone();
-            let trial = Trial::test(test.name.clone(), move || {
-                Ok(runner.run(&test, expectation)?)
-            });
+            let trial = Trial::test(test.name.clone(), move || Ok(runner.run(&test, expectation)?));
             match unsupported {
                 Some(_) => trial.with_kind("unsupported"),
                 None => trial,

@@ -26,12 +26,7 @@ fn users_service_creates_lists_and_finds_users() {
         let app = services_on(target).start();
         let created = app.post_form("/users", "name=Suresh+Subramaniam");
         assert_eq!(created.status, 200);
-        assert!(
-            created
-                .header("content-type")
-                .unwrap_or_default()
-                .starts_with("application/json")
-        );
+        assert!(created.header("content-type").unwrap_or_default().starts_with("application/json"));
         let body = created.json();
         assert_eq!(body["result"], true);
         let user = &body["user"];
@@ -47,9 +42,7 @@ fn users_service_creates_lists_and_finds_users() {
         assert_eq!(found, json!({ "result": true, "user": user }));
 
         // Percent-encoding survives the form.
-        let odd = app
-            .post_form("/users", "name=Zo%C3%AB+O%27Brien+%26+Co")
-            .json();
+        let odd = app.post_form("/users", "name=Zo%C3%AB+O%27Brien+%26+Co").json();
         assert_eq!(odd["user"]["name"], "Zoë O'Brien & Co");
 
         let listed = app.get("/users").json();
@@ -72,27 +65,19 @@ fn users_are_paged_newest_first_without_overlap() {
         let newest_first: Vec<i64> = created.iter().rev().copied().collect();
 
         let default_page = app.get("/users").json();
-        assert_eq!(
-            ids(&default_page["users"]),
-            newest_first[..10],
-            "page_num 1, page_size 10"
-        );
+        assert_eq!(ids(&default_page["users"]), newest_first[..10], "page_num 1, page_size 10");
 
         let mut seen = Vec::new();
         for page in 1..=4 {
-            let users = app
-                .get(&format!("/users?page_num={page}&page_size=7"))
-                .json()["users"]
-                .clone();
+            let users =
+                app.get(&format!("/users?page_num={page}&page_size=7")).json()["users"].clone();
             seen.extend(ids(&users));
         }
         assert_eq!(seen, newest_first, "pages neither overlap nor skip");
         assert_eq!(app.get("/users?page_num=100").json()["users"], json!([]));
 
         // The batch extension the public API uses: only known ids, newest first.
-        let batch = app
-            .get(&format!("/users?ids={},{},999999", created[0], created[3]))
-            .json();
+        let batch = app.get(&format!("/users?ids={},{},999999", created[0], created[3])).json();
         assert_eq!(ids(&batch["users"]), [created[3], created[0]]);
     });
 }
@@ -109,22 +94,11 @@ fn listings_service_creates_and_filters_listings() {
         assert_eq!(listing["price"], 6000);
         assert_eq!(
             listing.as_object().unwrap().keys().collect::<Vec<_>>(),
-            [
-                "created_at",
-                "id",
-                "listing_type",
-                "price",
-                "updated_at",
-                "user_id"
-            ]
+            ["created_at", "id", "listing_type", "price", "updated_at", "user_id"]
         );
         assert_microsecond_timestamps(&listing);
 
-        for (user, kind, price) in [
-            (8, "sale", 250_000),
-            (7, "sale", 900_000),
-            (9, "rent", 1200),
-        ] {
+        for (user, kind, price) in [(8, "sale", 250_000), (7, "sale", 900_000), (9, "rent", 1200)] {
             let body = format!("user_id={user}&listing_type={kind}&price={price}");
             assert_eq!(app.post_form("/listings", &body).status, 200);
         }
@@ -132,10 +106,7 @@ fn listings_service_creates_and_filters_listings() {
         assert_eq!(all["result"], true);
         let all_ids = ids(&all["listings"]);
         assert_eq!(all_ids.len(), 4);
-        assert!(
-            all_ids.windows(2).all(|w| w[0] > w[1]),
-            "newest first: {all_ids:?}"
-        );
+        assert!(all_ids.windows(2).all(|w| w[0] > w[1]), "newest first: {all_ids:?}");
 
         let of_seven = app.get("/listings?user_id=7").json();
         let of_seven = of_seven["listings"].as_array().unwrap();
@@ -163,10 +134,7 @@ fn public_api_creates_users_and_listings_and_joins_them() {
         assert_eq!(reply.status, 200);
         let body = reply.json();
         // The seed's shape: `{"listing": {...}}` with `user_id`.
-        assert_eq!(
-            body.as_object().unwrap().keys().collect::<Vec<_>>(),
-            ["listing"]
-        );
+        assert_eq!(body.as_object().unwrap().keys().collect::<Vec<_>>(), ["listing"]);
         assert_eq!(body["listing"]["user_id"], alice["id"]);
         app.create_listing(bob["id"].as_i64().unwrap(), "sale", 750_000);
         app.create_listing(alice["id"].as_i64().unwrap(), "sale", 1_200_000);
@@ -178,37 +146,20 @@ fn public_api_creates_users_and_listings_and_joins_them() {
         let newest = &listings[0];
         assert_eq!(
             newest.as_object().unwrap().keys().collect::<Vec<_>>(),
-            [
-                "created_at",
-                "id",
-                "listing_type",
-                "price",
-                "updated_at",
-                "user"
-            ]
+            ["created_at", "id", "listing_type", "price", "updated_at", "user"]
         );
         assert_eq!(newest["price"], 1_200_000);
         assert_eq!(newest["user"], alice, "the full user replaces user_id");
         assert_eq!(listings[1]["user"], bob);
 
-        let of_bob = app
-            .get(&format!("/public-api/listings?user_id={}", bob["id"]))
-            .json();
+        let of_bob = app.get(&format!("/public-api/listings?user_id={}", bob["id"])).json();
         let of_bob = of_bob["listings"].as_array().unwrap();
         assert_eq!(of_bob.len(), 1);
         assert_eq!(of_bob[0]["user"]["name"], "Bob Lim");
 
-        let second_page = app
-            .get("/public-api/listings?page_num=2&page_size=2")
-            .json();
-        assert_eq!(
-            ids(&second_page["listings"]),
-            [listings[2]["id"].as_i64().unwrap()]
-        );
-        assert_eq!(
-            app.get("/public-api/listings?page_num=9").json()["listings"],
-            json!([])
-        );
+        let second_page = app.get("/public-api/listings?page_num=2&page_size=2").json();
+        assert_eq!(ids(&second_page["listings"]), [listings[2]["id"].as_i64().unwrap()]);
+        assert_eq!(app.get("/public-api/listings?page_num=9").json()["listings"], json!([]));
     });
 }
 
@@ -228,9 +179,7 @@ fn public_api_pages_through_many_listings_without_overlap() {
         let mut seen = Vec::new();
         for page in 1..=3 {
             let listings = app
-                .get(&format!(
-                    "/public-api/listings?page_num={page}&page_size=10"
-                ))
+                .get(&format!("/public-api/listings?page_num={page}&page_size=10"))
                 .json()["listings"]
                 .clone();
             seen.extend(ids(&listings));
@@ -247,27 +196,15 @@ fn invalid_input_is_a_400_naming_each_field() {
             (
                 "/listings",
                 "",
-                &[
-                    "user_id is required",
-                    "listing_type is required",
-                    "price is required",
-                ],
+                &["user_id is required", "listing_type is required", "price is required"],
             ),
-            (
-                "/listings",
-                "user_id=x&listing_type=rent&price=10",
-                &["user_id must be an integer"],
-            ),
+            ("/listings", "user_id=x&listing_type=rent&price=10", &["user_id must be an integer"]),
             (
                 "/listings",
                 "user_id=1&listing_type=lease&price=10",
                 &["listing_type must be 'rent' or 'sale'"],
             ),
-            (
-                "/listings",
-                "user_id=1&listing_type=rent&price=0",
-                &["price must be greater than 0"],
-            ),
+            ("/listings", "user_id=1&listing_type=rent&price=0", &["price must be greater than 0"]),
             (
                 "/listings",
                 "user_id=1&listing_type=rent&price=-5",
@@ -278,11 +215,7 @@ fn invalid_input_is_a_400_naming_each_field() {
                 "user_id=1&listing_type=rent&price=9223372036854775808",
                 &["price must be at most 9223372036854775807"],
             ),
-            (
-                "/listings",
-                "user_id=1&listing_type=rent&price=12.5",
-                &["price must be an integer"],
-            ),
+            ("/listings", "user_id=1&listing_type=rent&price=12.5", &["price must be an integer"]),
             ("/users", "", &["name is required"]),
             ("/users", "name=+++", &["name must not be blank"]),
         ];
@@ -292,10 +225,8 @@ fn invalid_input_is_a_400_naming_each_field() {
             assert_eq!(reply.errors(), *expected, "{path} {form}");
         }
         // The largest price there is, is a price.
-        let max = app.post_form(
-            "/listings",
-            "user_id=1&listing_type=sale&price=9223372036854775807",
-        );
+        let max =
+            app.post_form("/listings", "user_id=1&listing_type=sale&price=9223372036854775807");
         assert_eq!(max.status, 200, "{}", max.body);
 
         for path in ["/listings", "/users", "/public-api/listings"] {
@@ -313,10 +244,7 @@ fn invalid_input_is_a_400_naming_each_field() {
         }
         for (path, message) in [
             ("/listings?user_id=abc", "user_id must be an integer"),
-            (
-                "/public-api/listings?user_id=abc",
-                "user_id must be an integer",
-            ),
+            ("/public-api/listings?user_id=abc", "user_id must be an integer"),
             ("/users/abc", "user id must be a positive integer"),
         ] {
             let reply = app.get(path);
@@ -325,27 +253,11 @@ fn invalid_input_is_a_400_naming_each_field() {
         }
 
         let json_cases: &[(&str, &str, &[&str])] = &[
-            (
-                "/public-api/users",
-                "{\"name\": \"  \"}",
-                &["name must not be blank"],
-            ),
+            ("/public-api/users", "{\"name\": \"  \"}", &["name must not be blank"]),
             ("/public-api/users", "{}", &["name is required"]),
-            (
-                "/public-api/users",
-                "{\"name\": 5}",
-                &["name must be a string"],
-            ),
-            (
-                "/public-api/users",
-                "{\"name\": ",
-                &["request body must be valid JSON"],
-            ),
-            (
-                "/public-api/users",
-                "[1]",
-                &["request body must be a JSON object"],
-            ),
+            ("/public-api/users", "{\"name\": 5}", &["name must be a string"]),
+            ("/public-api/users", "{\"name\": ", &["request body must be valid JSON"]),
+            ("/public-api/users", "[1]", &["request body must be a JSON object"]),
             (
                 "/public-api/listings",
                 "{\"user_id\": \"1\", \"listing_type\": \"rent\", \"price\": 1}",
@@ -354,10 +266,7 @@ fn invalid_input_is_a_400_naming_each_field() {
             (
                 "/public-api/listings",
                 "{\"user_id\": 1, \"listing_type\": \"flat\", \"price\": 0}",
-                &[
-                    "listing_type must be 'rent' or 'sale'",
-                    "price must be greater than 0",
-                ],
+                &["listing_type must be 'rent' or 'sale'", "price must be greater than 0"],
             ),
         ];
         for (path, body, expected) in json_cases {
@@ -388,12 +297,7 @@ fn wrong_content_type_method_or_path_and_unknown_users() {
         }
         // Parameters on the media type are fine.
         assert_eq!(
-            app.post(
-                "/users",
-                "application/x-www-form-urlencoded; charset=utf-8",
-                "name=A"
-            )
-            .status,
+            app.post("/users", "application/x-www-form-urlencoded; charset=utf-8", "name=A").status,
             200
         );
 
@@ -439,11 +343,7 @@ fn wrong_content_type_method_or_path_and_unknown_users() {
         );
         assert_eq!(orphan.status, 404);
         assert_eq!(orphan.errors(), ["user 424242 does not exist"]);
-        assert_eq!(
-            app.get("/listings").json()["listings"],
-            json!([]),
-            "nothing was stored"
-        );
+        assert_eq!(app.get("/listings").json()["listings"], json!([]), "nothing was stored");
     });
 }
 
@@ -453,10 +353,8 @@ fn wrong_content_type_method_or_path_and_unknown_users() {
 fn only_the_public_api_is_reachable_from_outside() {
     on_each_target(|target| {
         let app = app_on(target).start();
-        let posts = [
-            ("/users", "name=Mallory"),
-            ("/listings", "user_id=1&listing_type=rent&price=1"),
-        ];
+        let posts =
+            [("/users", "name=Mallory"), ("/listings", "user_id=1&listing_type=rent&price=1")];
         for (path, form) in posts {
             let reply = app.post_form(path, form);
             assert_eq!(reply.status, 404, "POST {path}: {}", reply.body);
@@ -497,15 +395,10 @@ fn data_survives_a_restart() {
 fn an_unreachable_service_is_a_502_for_the_public_api() {
     on_each_target(|target| {
         let refused = RefusedPort::new();
-        let app = app_on(target)
-            .env("SPIN_VARIABLE_USERS_URL", &refused.url)
-            .start();
+        let app = app_on(target).env("SPIN_VARIABLE_USERS_URL", &refused.url).start();
         let reply = app.post_json("/public-api/users", json!({ "name": "Lost" }));
         assert_eq!(reply.status, 502, "{}", reply.body);
-        assert_eq!(
-            reply.errors(),
-            ["user service unavailable: ErrorCode::ConnectionRefused"]
-        );
+        assert_eq!(reply.errors(), ["user service unavailable: ErrorCode::ConnectionRefused"]);
         // The listings side still works: an empty page needs no user service.
         let listings = app.get("/public-api/listings");
         assert_eq!(listings.status, 200);
@@ -517,9 +410,8 @@ fn an_unreachable_service_is_a_502_for_the_public_api() {
 fn a_service_chained_to_a_missing_component() {
     on_each_target(|target| {
         // The public API pointed at a component the app does not have.
-        let app = app_on(target)
-            .env("SPIN_VARIABLE_USERS_URL", "http://nobody-fn.spin.internal")
-            .start();
+        let app =
+            app_on(target).env("SPIN_VARIABLE_USERS_URL", "http://nobody-fn.spin.internal").start();
         let reply = app.post_json("/public-api/users", json!({ "name": "Lost" }));
         match app.served_by(&reply) {
             // fn-host answers the outbound request with an error the component handles.
@@ -549,17 +441,11 @@ fn a_slow_service_is_a_504_for_the_public_api() {
         // A "user service" that accepts connections and never answers.
         let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let app = app_on(target)
-            .env(
-                "SPIN_VARIABLE_USERS_URL",
-                &format!("http://{}", silent.local_addr().unwrap()),
-            )
+            .env("SPIN_VARIABLE_USERS_URL", &format!("http://{}", silent.local_addr().unwrap()))
             .env("SPIN_VARIABLE_UPSTREAM_TIMEOUT_MS", "300")
             .start();
         let reply = app.post_json("/public-api/users", json!({ "name": "Patient" }));
         assert_eq!(reply.status, 504, "{}", reply.body);
-        assert_eq!(
-            reply.errors(),
-            ["user service did not answer within 300 ms"]
-        );
+        assert_eq!(reply.errors(), ["user service did not answer within 300 ms"]);
     });
 }

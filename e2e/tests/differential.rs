@@ -38,10 +38,7 @@ fn step(method: &str, path: &str, content_type: Option<&str>, body: &[u8]) -> St
     if let Some(content_type) = content_type {
         request = request.header("content-type", content_type);
     }
-    Step {
-        name,
-        request: request.body(body.to_vec()).expect("a valid request"),
-    }
+    Step { name, request: request.body(body.to_vec()).expect("a valid request") }
 }
 
 impl Step {
@@ -91,19 +88,13 @@ fn steps() -> Vec<Step> {
         get("/users?page_num=100"),
         // The listing service.
         form("/listings", "user_id=1&listing_type=rent&price=6000"),
-        form(
-            "/listings",
-            "user_id=2&listing_type=sale&price=9223372036854775807",
-        ),
+        form("/listings", "user_id=2&listing_type=sale&price=9223372036854775807"),
         get("/listings"),
         get("/listings?user_id=1"),
         get("/listings?page_num=2&page_size=1"),
         // The public API.
         json("/public-api/users", r#"{"name": "Lorel Ipsum"}"#),
-        json(
-            "/public-api/listings",
-            r#"{"user_id": 5, "listing_type": "sale", "price": 850000}"#,
-        ),
+        json("/public-api/listings", r#"{"user_id": 5, "listing_type": "sale", "price": 850000}"#),
         step(
             "POST",
             "/public-api/users",
@@ -120,10 +111,7 @@ fn steps() -> Vec<Step> {
         form("/listings", "user_id=1&listing_type=lease&price=10"),
         form("/listings", "user_id=1&listing_type=rent&price=0"),
         form("/listings", "user_id=1&listing_type=rent&price=-5"),
-        form(
-            "/listings",
-            "user_id=1&listing_type=rent&price=9223372036854775808",
-        ),
+        form("/listings", "user_id=1&listing_type=rent&price=9223372036854775808"),
         form("/listings", "user_id=1&listing_type=rent&price=12.5"),
         form("/users", ""),
         form("/users", "name=+++"),
@@ -138,14 +126,8 @@ fn steps() -> Vec<Step> {
         json("/public-api/users", r#"{"name": 5}"#),
         json("/public-api/users", r#"{"name": "#),
         json("/public-api/users", "[1]"),
-        json(
-            "/public-api/listings",
-            r#"{"user_id": "1", "listing_type": "rent", "price": 1}"#,
-        ),
-        json(
-            "/public-api/listings",
-            r#"{"user_id": 1, "listing_type": "flat", "price": 0}"#,
-        ),
+        json("/public-api/listings", r#"{"user_id": "1", "listing_type": "rent", "price": 1}"#),
+        json("/public-api/listings", r#"{"user_id": 1, "listing_type": "flat", "price": 0}"#),
         // 404: unknown user, unknown path under a component, no route at all.
         get("/users/424242"),
         json(
@@ -180,10 +162,7 @@ fn steps() -> Vec<Step> {
         step("POST", "/public-api/listings", Some("text/plain"), b"{}"),
         // 413: over the app's 64 KiB, and over fn-host's 1 MiB.
         form("/users", &format!("name={}", "a".repeat(100 * 1024))),
-        json(
-            "/public-api/users",
-            &format!(r#"{{"name": "{}"}}"#, "a".repeat(100 * 1024)),
-        ),
+        json("/public-api/users", &format!(r#"{{"name": "{}"}}"#, "a".repeat(100 * 1024))),
         form("/users", &format!("name={}", "a".repeat(2 * 1024 * 1024))),
         form("/users", &format!("name={}", "c".repeat(100 * 1024)))
             .note("chunked")
@@ -271,11 +250,7 @@ impl Ids {
     fn normalise(&mut self, value: &mut Value) {
         match value {
             Value::Object(fields) => {
-                let kind = if fields.contains_key("listing_type") {
-                    "listing"
-                } else {
-                    "user"
-                };
+                let kind = if fields.contains_key("listing_type") { "listing" } else { "user" };
                 for (key, field) in fields.iter_mut() {
                     match key.as_str() {
                         "created_at" | "updated_at" => *field = Value::from("<timestamp>"),
@@ -368,43 +343,29 @@ struct Scenario {
 fn users_unreachable(note: &str, env: Vec<(&'static str, String)>) -> Scenario {
     let steps = [
         json("/public-api/users", r#"{"name": "Lost"}"#),
-        json(
-            "/public-api/listings",
-            r#"{"user_id": 1, "listing_type": "rent", "price": 1}"#,
-        ),
+        json("/public-api/listings", r#"{"user_id": 1, "listing_type": "rent", "price": 1}"#),
         get("/public-api/listings"),
     ];
     Scenario {
         env,
-        steps: steps
-            .into_iter()
-            .map(|step| step.note(&format!("users_url: {note}")))
-            .collect(),
+        steps: steps.into_iter().map(|step| step.note(&format!("users_url: {note}"))).collect(),
     }
 }
 
 #[test]
 fn fn_host_answers_as_spin_does() {
-    let spins: Vec<HostProgram> = HostProgram::spin()
-        .into_iter()
-        .chain(HostProgram::spin3())
-        .collect();
+    let spins: Vec<HostProgram> =
+        HostProgram::spin().into_iter().chain(HostProgram::spin3()).collect();
     let refused = RefusedPort::new();
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let users_url = "SPIN_VARIABLE_USERS_URL";
     let scenarios = [
-        Scenario {
-            env: Vec::new(),
-            steps: steps(),
-        },
+        Scenario { env: Vec::new(), steps: steps() },
         users_unreachable("a closed port", vec![(users_url, refused.url.clone())]),
         users_unreachable(
             "a server that never answers",
             vec![
-                (
-                    users_url,
-                    format!("http://{}", silent.local_addr().unwrap()),
-                ),
+                (users_url, format!("http://{}", silent.local_addr().unwrap())),
                 ("SPIN_VARIABLE_UPSTREAM_TIMEOUT_MS", "300".to_string()),
             ],
         ),
@@ -417,15 +378,9 @@ fn fn_host_answers_as_spin_does() {
     let mut report = Vec::new();
     let mut names = Vec::new();
     let pairs = Flavour::ALL.into_iter().flat_map(|flavour| {
-        spins
-            .iter()
-            .filter(move |spin| spin.serves(flavour))
-            .map(move |spin| {
-                (
-                    Target::host(fn_host(), flavour),
-                    Target::host(spin.clone(), flavour),
-                )
-            })
+        spins.iter().filter(move |spin| spin.serves(flavour)).map(move |spin| {
+            (Target::host(fn_host(), flavour), Target::host(spin.clone(), flavour))
+        })
     });
     for (fn_host, spin) in pairs.collect::<Vec<_>>() {
         compare(&fn_host, &spin, &scenarios, &mut report, &mut names);

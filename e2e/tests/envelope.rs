@@ -25,24 +25,15 @@ fn the_hosts_errors_are_the_services_envelope() {
         for message in ["no route for /x", "a \"quoted\" \\ message\non two lines"] {
             let hosts = errors.response(StatusCode::NOT_FOUND, message);
             let services = ApiError::not_found(message).into_response();
-            assert_eq!(
-                hosts.headers()["content-type"],
-                services.headers()["content-type"]
-            );
-            assert_eq!(
-                std::str::from_utf8(hosts.body()).unwrap(),
-                services.body(),
-                "{flavour:?}"
-            );
+            assert_eq!(hosts.headers()["content-type"], services.headers()["content-type"]);
+            assert_eq!(std::str::from_utf8(hosts.body()).unwrap(), services.body(), "{flavour:?}");
         }
     }
 }
 
 #[test]
 fn a_body_too_large_is_worded_alike_by_the_host_and_the_services() {
-    let hosts = BodyError::TooLarge {
-        limit: MAX_BODY_BYTES,
-    };
+    let hosts = BodyError::TooLarge { limit: MAX_BODY_BYTES };
     assert_eq!(hosts.status(), ApiError::payload_too_large().status());
     assert_eq!([hosts.message()], ApiError::payload_too_large().errors());
 }

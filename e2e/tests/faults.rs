@@ -75,15 +75,10 @@ fn under_fault(fault: &str, bring_on: impl FnOnce(&mut Cluster) -> Restore) {
     let Some((target, mut programs)) = cluster() else {
         return;
     };
-    programs
-        .hosts
-        .retain(|host| matches!(host, HostProgram::FnHost(_)));
+    programs.hosts.retain(|host| matches!(host, HostProgram::FnHost(_)));
     let mut cluster = services_on(&target)
         .on(programs)
-        .env(
-            "SPIN_VARIABLE_UPSTREAM_TIMEOUT_MS",
-            &UPSTREAM_TIMEOUT.as_millis().to_string(),
-        )
+        .env("SPIN_VARIABLE_UPSTREAM_TIMEOUT_MS", &UPSTREAM_TIMEOUT.as_millis().to_string())
         .start_with_links();
     let url = cluster.url().to_string();
     let host_urls: Vec<String> = cluster.hosts.iter().map(|h| h.url.clone()).collect();
@@ -99,17 +94,13 @@ fn under_fault(fault: &str, bring_on: impl FnOnce(&mut Cluster) -> Restore) {
         let restore = bring_on(&mut cluster);
         restore(&mut cluster);
         let back = Instant::now();
-        let probes: Vec<_> = host_urls
-            .iter()
-            .map(|host| scope.spawn(move || serves_again(host, back)))
-            .collect();
+        let probes: Vec<_> =
+            host_urls.iter().map(|host| scope.spawn(move || serves_again(host, back))).collect();
         let recoveries: Vec<Duration> = probes.into_iter().map(|p| p.join().unwrap()).collect();
         std::thread::sleep(Duration::from_secs(1));
         stop.store(true, Ordering::Relaxed);
-        let writes: Vec<Write> = writers
-            .into_iter()
-            .flat_map(|writer| writer.join().unwrap())
-            .collect();
+        let writes: Vec<Write> =
+            writers.into_iter().flat_map(|writer| writer.join().unwrap()).collect();
         (writes, recoveries)
     });
 
@@ -157,16 +148,10 @@ fn under_fault(fault: &str, bring_on: impl FnOnce(&mut Cluster) -> Restore) {
     }
     assert!(!failures.is_empty(), "the fault was never noticed");
     for (host, recovery) in host_urls.iter().zip(&recoveries) {
-        assert!(
-            *recovery <= RECOVERY,
-            "{host} served again only after {recovery:?}"
-        );
+        assert!(*recovery <= RECOVERY, "{host} served again only after {recovery:?}");
     }
     let unfinished = writes.iter().filter(|w| w.stored.is_none()).count();
-    assert_eq!(
-        unfinished, 0,
-        "writes never acknowledged, even after the fault"
-    );
+    assert_eq!(unfinished, 0, "writes never acknowledged, even after the fault");
 }
 
 /// One write of a user, and every attempt it took.
@@ -223,11 +208,7 @@ fn write_until(url: &str, writer: usize, stop: &AtomicBool) -> Vec<Write> {
         }
         let name = format!("writer-{writer}-{n}");
         let body = json!({ "name": name }).to_string();
-        let mut write = Write {
-            name,
-            attempts: Vec::new(),
-            stored: None,
-        };
+        let mut write = Write { name, attempts: Vec::new(), stored: None };
         while write.stored.is_none() && Instant::now() < deadline {
             let sent_at = micros_now();
             let started = Instant::now();
@@ -265,9 +246,7 @@ fn serves_again(url: &str, back: Instant) -> Duration {
         let reply = try_post(
             &format!("{url}/public-api/users"),
             "application/json",
-            json!({ "name": format!("probe of {url}, {probe}") })
-                .to_string()
-                .as_bytes(),
+            json!({ "name": format!("probe of {url}, {probe}") }).to_string().as_bytes(),
         );
         if reply.is_ok_and(|reply| reply.status == 200) || Instant::now() > give_up {
             return back.elapsed();

@@ -42,27 +42,18 @@ fn the_two_manifests_differ_only_in_how_components_are_built() {
     let mut p2 = manifest(Flavour::P2);
     let p3_builds = take_builds(&mut p3);
     let p2_builds = take_builds(&mut p2);
-    assert_eq!(
-        p3, p2,
-        "the manifests differ in more than the components' builds"
-    );
+    assert_eq!(p3, p2, "the manifests differ in more than the components' builds");
     for ((id, p3_source, p3_command), (_, p2_source, p2_command)) in
         p3_builds.iter().zip(&p2_builds)
     {
         let file = p3_source
             .strip_prefix("target/wasm32-wasip2/release/")
             .unwrap_or_else(|| panic!("{id}: {p3_source}"));
-        assert_eq!(
-            p2_source,
-            &format!("target/wasm32-wasip2/wasip2/{file}"),
-            "{id}"
-        );
+        assert_eq!(p2_source, &format!("target/wasm32-wasip2/wasip2/{file}"), "{id}");
         assert_eq!(
             p2_command,
-            &p3_command.replace(
-                "--release",
-                "--profile wasip2 --no-default-features --features p2"
-            ),
+            &p3_command
+                .replace("--release", "--profile wasip2 --no-default-features --features p2"),
             "{id}"
         );
     }

@@ -17,10 +17,7 @@ fn stored(reply: &Reply) -> Value {
 
 fn assert_key_reused(reply: &Reply) {
     assert_eq!(reply.status, 422, "{}", reply.body);
-    assert_eq!(
-        reply.errors(),
-        ["Idempotency-Key was already used for a different request"]
-    );
+    assert_eq!(reply.errors(), ["Idempotency-Key was already used for a different request"]);
 }
 
 #[test]
@@ -38,11 +35,7 @@ fn a_retried_post_gets_the_first_answer_and_stores_nothing_again() {
         assert_eq!((again.status, &again.body), (200, &first.body));
         let padded = post("/public-api/users", json!({ "name": " Ann " }), "user-1");
         assert_eq!(padded.body, first.body);
-        assert_key_reused(&post(
-            "/public-api/users",
-            json!({ "name": "Bo" }),
-            "user-1",
-        ));
+        assert_key_reused(&post("/public-api/users", json!({ "name": "Bo" }), "user-1"));
 
         let listing = json!({ "user_id": user["id"], "listing_type": "rent", "price": 6000 });
         let first = post("/public-api/listings", listing.clone(), "listing-1");
@@ -78,21 +71,9 @@ fn the_services_take_the_key_too() {
         stored(&first);
         // `9.0` is the integer 9: the same request.
         let same = form.replace("price=9", "price=9.0");
-        assert_eq!(
-            app.post_with_key("/listings", FORM, &same, "k").body,
-            first.body
-        );
-        assert_eq!(
-            app.get("/users").json()["users"].as_array().unwrap().len(),
-            1
-        );
-        assert_eq!(
-            app.get("/listings").json()["listings"]
-                .as_array()
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(app.post_with_key("/listings", FORM, &same, "k").body, first.body);
+        assert_eq!(app.get("/users").json()["users"].as_array().unwrap().len(), 1);
+        assert_eq!(app.get("/listings").json()["listings"].as_array().unwrap().len(), 1);
     });
 }
 

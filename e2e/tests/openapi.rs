@@ -56,11 +56,7 @@ fn every_path_answers_the_methods_the_document_lists_and_no_other() {
             }
             let refused = app.request("DELETE", &concrete(path));
             assert_eq!(refused.status, 405, "DELETE {path}: {}", refused.body);
-            assert_eq!(
-                refused.header("allow"),
-                Some(listed.join(", ").as_str()),
-                "{path}"
-            );
+            assert_eq!(refused.header("allow"), Some(listed.join(", ").as_str()), "{path}");
         }
     });
 }

@@ -32,9 +32,7 @@ fn writes_through_one_host_are_read_through_every_other() {
             let found = reader.get(&format!("/users/{user_id}"));
             assert_eq!(found.status, 200, "{on}: {}", found.body);
             assert_eq!(found.json()["user"], user, "{on}");
-            let page = reader
-                .get(&format!("/public-api/listings?user_id={user_id}"))
-                .json();
+            let page = reader.get(&format!("/public-api/listings?user_id={user_id}")).json();
             assert_eq!(page["listings"][0]["id"], listing["id"], "{on}: {page}");
             assert_eq!(page["listings"][0]["user"], user, "{on}: {page}");
         }
@@ -124,15 +122,9 @@ fn a_host_killed_under_load_loses_nothing_acknowledged() {
         let address = victim.url.trim_start_matches("http://").to_string();
         let started = Instant::now();
         victim.crash();
-        kill.set(Kill {
-            started,
-            done: Instant::now(),
-        })
-        .ok();
-        let writes: Vec<Write> = writers
-            .into_iter()
-            .flat_map(|writer| writer.join().unwrap())
-            .collect();
+        kill.set(Kill { started, done: Instant::now() }).ok();
+        let writes: Vec<Write> =
+            writers.into_iter().flat_map(|writer| writer.join().unwrap()).collect();
         (writes, address)
     });
     let kill = kill.get().unwrap();
@@ -156,20 +148,11 @@ fn a_host_killed_under_load_loses_nothing_acknowledged() {
         );
     }
     let after: Vec<&Write> = writes.iter().filter(|w| w.started > kill.done).collect();
-    assert!(
-        after.len() >= WRITERS * ROUNDS_AFTER_KILL,
-        "{}",
-        after.len()
-    );
-    let answered_by: BTreeSet<&str> = after
-        .iter()
-        .filter_map(|write| write.outcome.as_ref().ok()?.header(SERVED_BY))
-        .collect();
-    let remaining: BTreeSet<&str> = cluster
-        .hosts
-        .iter()
-        .map(|host| host.url.trim_start_matches("http://"))
-        .collect();
+    assert!(after.len() >= WRITERS * ROUNDS_AFTER_KILL, "{}", after.len());
+    let answered_by: BTreeSet<&str> =
+        after.iter().filter_map(|write| write.outcome.as_ref().ok()?.header(SERVED_BY)).collect();
+    let remaining: BTreeSet<&str> =
+        cluster.hosts.iter().map(|host| host.url.trim_start_matches("http://")).collect();
     assert_eq!(answered_by, remaining, "the balancer spreads over the rest");
 
     // Nothing acknowledged is lost: each remaining host reads back every user and every
@@ -185,17 +168,11 @@ fn a_host_killed_under_load_loses_nothing_acknowledged() {
             for user in found["users"].as_array().unwrap() {
                 assert_eq!(Some(user), users.get(&user["id"].as_i64().unwrap()));
             }
-            assert_eq!(
-                found["users"].as_array().unwrap().len(),
-                batch.len(),
-                "{found}"
-            );
+            assert_eq!(found["users"].as_array().unwrap().len(), batch.len(), "{found}");
         }
         let stored = every_item(host, "listings");
         for (id, listing) in &listings {
-            let stored = stored
-                .get(id)
-                .unwrap_or_else(|| panic!("listing {id} is lost"));
+            let stored = stored.get(id).unwrap_or_else(|| panic!("listing {id} is lost"));
             assert_eq!(stored, listing);
         }
     }
@@ -231,9 +208,7 @@ impl Write {
     fn id(&self) -> Option<i64> {
         let reply = self.outcome.as_ref().ok().filter(|r| r.status == 200)?;
         let body = reply.json();
-        body["user"]["id"]
-            .as_i64()
-            .or(body["listing"]["id"].as_i64())
+        body["user"]["id"].as_i64().or(body["listing"]["id"].as_i64())
     }
 }
 
@@ -247,17 +222,9 @@ fn write(
 ) -> Vec<Write> {
     let post = |path: &'static str, body: Value| {
         let started = Instant::now();
-        let outcome = try_post(
-            &format!("{url}{path}"),
-            "application/json",
-            body.to_string().as_bytes(),
-        );
-        let write = Write {
-            path,
-            started,
-            finished: Instant::now(),
-            outcome,
-        };
+        let outcome =
+            try_post(&format!("{url}{path}"), "application/json", body.to_string().as_bytes());
+        let write = Write { path, started, finished: Instant::now(), outcome };
         if write.id().is_some() {
             acknowledged.fetch_add(1, Ordering::Relaxed);
         }
@@ -267,10 +234,8 @@ fn write(
     let mut writes = Vec::new();
     let mut rounds_after_kill = 0;
     for round in 0.. {
-        let user = post(
-            "/public-api/users",
-            json!({ "name": format!("Writer {writer}, round {round}") }),
-        );
+        let user =
+            post("/public-api/users", json!({ "name": format!("Writer {writer}, round {round}") }));
         if let Some(user_id) = user.id() {
             let listing = json!({ "user_id": user_id, "listing_type": "sale", "price": round + 1 });
             writes.push(user);

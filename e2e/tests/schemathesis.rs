@@ -71,10 +71,7 @@ fn the_app_answers_as_its_openapi_document_says() {
         }
         let (passed, printed) = run(&schemathesis, &args);
         println!("{target}:\n{printed}");
-        assert!(
-            passed,
-            "schemathesis found answers of {target} that differ from the document"
-        );
+        assert!(passed, "schemathesis found answers of {target} that differ from the document");
     });
 }
 
@@ -93,10 +90,7 @@ fn an_answer_that_differs_from_the_document_fails_the_run() {
     responses.as_object_mut().expect("responses").remove("404");
     let user = &mut document["components"]["schemas"]["User"];
     user["properties"]["email"] = serde_json::json!({ "type": "string" });
-    user["required"]
-        .as_array_mut()
-        .expect("required")
-        .push("email".into());
+    user["required"].as_array_mut().expect("required").push("email".into());
     let drifted = fresh_dir().join("openapi.json");
     std::fs::write(&drifted, document.to_string()).expect("write the document");
 
@@ -112,10 +106,7 @@ fn an_answer_that_differs_from_the_document_fails_the_run() {
             "examples,coverage",
         ],
     );
-    assert!(
-        !passed,
-        "schemathesis passed a drifted document:\n{printed}"
-    );
+    assert!(!passed, "schemathesis passed a drifted document:\n{printed}");
     for failure in ["Undocumented status code", "Response violates schema"] {
         assert!(printed.contains(failure), "no {failure:?} in:\n{printed}");
     }

@@ -18,9 +18,7 @@ fn a_full_page_costs_two_upstream_requests() {
         // Ten listings by ten different users: the worst case for a per-listing design.
         let mut users = Vec::new();
         for n in 0..10 {
-            let user = app.create_user(&format!("Owner {n}"))["id"]
-                .as_i64()
-                .unwrap();
+            let user = app.create_user(&format!("Owner {n}"))["id"].as_i64().unwrap();
             app.create_listing(user, "rent", 1000 + n);
             users.push(user);
         }

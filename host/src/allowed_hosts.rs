@@ -139,41 +139,32 @@ fn normalise_host(host: &str) -> String {
 
 /// An IP address, IPv6 with or without brackets.
 fn parse_address(text: &str) -> Option<IpAddr> {
-    let text = text
-        .strip_prefix('[')
-        .and_then(|inner| inner.strip_suffix(']'))
-        .unwrap_or(text);
+    let text = text.strip_prefix('[').and_then(|inner| inner.strip_suffix(']')).unwrap_or(text);
     text.parse().ok()
 }
 
 /// A CIDR range, or an IP address as a range of one.
 fn parse_ip(text: &str) -> Option<IpNet> {
-    text.parse::<IpNet>()
-        .ok()
-        .or_else(|| parse_address(text).map(IpNet::from))
+    text.parse::<IpNet>().ok().or_else(|| parse_address(text).map(IpNet::from))
 }
 
 impl AllowedHosts {
     /// Parses Spin's syntax (see the module docs); an entry it cannot read is an error naming it.
     pub fn parse(entries: &[String]) -> Result<Self> {
-        let patterns = entries
-            .iter()
-            .map(|entry| HostPattern::parse(entry))
-            .collect::<Result<_>>()?;
+        let patterns =
+            entries.iter().map(|entry| HostPattern::parse(entry)).collect::<Result<_>>()?;
         Ok(AllowedHosts { patterns })
     }
 
     /// Whether a request or connection to `url` may be made.
     pub fn allows(&self, url: &OutboundUrl) -> bool {
         match url {
-            OutboundUrl::SelfApp => self
-                .patterns
-                .iter()
-                .any(|pattern| pattern.host == HostMatch::SelfApp),
-            OutboundUrl::Host { scheme, host, port } => self
-                .patterns
-                .iter()
-                .any(|pattern| pattern.matches(scheme, host, *port)),
+            OutboundUrl::SelfApp => {
+                self.patterns.iter().any(|pattern| pattern.host == HostMatch::SelfApp)
+            }
+            OutboundUrl::Host { scheme, host, port } => {
+                self.patterns.iter().any(|pattern| pattern.matches(scheme, host, *port))
+            }
         }
     }
 
@@ -332,10 +323,7 @@ mod tests {
                 }
             );
         }
-        assert!(allows(
-            &allowed(&["https://*.Example.COM"]),
-            "https://a.example.com./"
-        ));
+        assert!(allows(&allowed(&["https://*.Example.COM"]), "https://a.example.com./"));
     }
 
     #[test]
@@ -407,10 +395,7 @@ mod tests {
             "https://x/path",
             "https://x:port",
         ] {
-            assert!(
-                AllowedHosts::parse(&[bad.to_string()]).is_err(),
-                "{bad} should be rejected"
-            );
+            assert!(AllowedHosts::parse(&[bad.to_string()]).is_err(), "{bad} should be rejected");
         }
     }
 }

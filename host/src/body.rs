@@ -7,9 +7,7 @@ use wasmtime_wasi_http::WasiBody;
 
 /// A complete body in the type every response here carries.
 pub fn body_from(bytes: Bytes) -> WasiBody {
-    Full::new(bytes)
-        .map_err(|never| match never {})
-        .boxed_unsync()
+    Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
 }
 
 /// A response body that keeps `T` alive until it is sent or dropped: the component may still be

@@ -17,11 +17,7 @@ use wasmtime::Result;
 use wasmtime::error::Context;
 
 #[derive(Parser)]
-#[command(
-    name = "fn-host",
-    version,
-    about = "Runs a Spin application (spin.toml) on wasmtime"
-)]
+#[command(name = "fn-host", version, about = "Runs a Spin application (spin.toml) on wasmtime")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -212,10 +208,8 @@ async fn serve_metrics(address: Option<SocketAddr>, options: &AppOptions) -> Res
 
 /// What the app is loaded from and with.
 fn app_options(args: &UpArgs) -> Result<AppOptions> {
-    let runtime_config = args
-        .runtime_config_file
-        .clone()
-        .or_else(|| beside(&args.manifest, "runtime.toml"));
+    let runtime_config =
+        args.runtime_config_file.clone().or_else(|| beside(&args.manifest, "runtime.toml"));
     let cache_dir = match &args.cache_dir {
         Some(dir) => dir.clone(),
         None => CompileCache::default_dir()?,
@@ -274,9 +268,8 @@ fn beside(manifest: &Path, name: &str) -> Option<PathBuf> {
 
 /// `KEY=VALUE`, split at the first `=`, as `spin up -e` reads it.
 fn parse_env_var(text: &str) -> Result<(String, String), String> {
-    let (key, value) = text
-        .split_once('=')
-        .ok_or("Environment variable must be of the form `key=value`")?;
+    let (key, value) =
+        text.split_once('=').ok_or("Environment variable must be of the form `key=value`")?;
     Ok((key.to_string(), value.to_string()))
 }
 
@@ -286,69 +279,25 @@ const SPIN_FLAGS_NOT_HERE: &[(&str, Option<char>, &str)] = &[
     ("--profile", None, ""),
     ("--insecure", Some('k'), "this host runs local files only"),
     ("--temp", None, "this host mounts no files into components"),
-    (
-        "--direct-mounts",
-        None,
-        "this host mounts no files into components",
-    ),
+    ("--direct-mounts", None, "this host mounts no files into components"),
     ("--component-id", Some('c'), ""),
-    (
-        "--log-dir",
-        Some('L'),
-        "component output goes to this host's log on stdout",
-    ),
-    (
-        "--truncate-logs",
-        None,
-        "component output goes to this host's log on stdout",
-    ),
-    (
-        "--disable-cache",
-        None,
-        "compiled components are kept in --cache-dir",
-    ),
-    (
-        "--cache",
-        None,
-        "compiled components are kept in --cache-dir",
-    ),
+    ("--log-dir", Some('L'), "component output goes to this host's log on stdout"),
+    ("--truncate-logs", None, "component output goes to this host's log on stdout"),
+    ("--disable-cache", None, "compiled components are kept in --cache-dir"),
+    ("--cache", None, "compiled components are kept in --cache-dir"),
     ("--disable-pooling", None, ""),
     ("--debug-info", None, ""),
     ("--follow", None, "--quiet silences all components"),
-    (
-        "--tls-cert",
-        None,
-        "terminate TLS in a proxy in front of this host",
-    ),
-    (
-        "--tls-key",
-        None,
-        "terminate TLS in a proxy in front of this host",
-    ),
+    ("--tls-cert", None, "terminate TLS in a proxy in front of this host"),
+    ("--tls-key", None, "terminate TLS in a proxy in front of this host"),
     ("--http1-max-buf-size", None, ""),
-    (
-        "--find-free-port",
-        None,
-        "--listen 127.0.0.1:0 takes a free port",
-    ),
+    ("--find-free-port", None, "--listen 127.0.0.1:0 takes a free port"),
     ("--format", None, ""),
-    (
-        "--allow-transient-write",
-        None,
-        "this host mounts no files into components",
-    ),
+    ("--allow-transient-write", None, "this host mounts no files into components"),
     ("--experimental-wasi-otel", None, ""),
     ("--key-value", None, ""),
-    (
-        "--max-instance-memory",
-        None,
-        "use --max-instance-memory-mib",
-    ),
-    (
-        "--variable",
-        None,
-        "set SPIN_VARIABLE_<NAME>=<value> in the environment",
-    ),
+    ("--max-instance-memory", None, "use --max-instance-memory-mib"),
+    ("--variable", None, "set SPIN_VARIABLE_<NAME>=<value> in the environment"),
 ];
 
 /// The parsed command line; exits with clap's message (status 2) when it is not one, naming a

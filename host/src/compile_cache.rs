@@ -32,9 +32,7 @@ impl CompileCache {
     pub fn open(dir: &Path) -> Result<Self> {
         create_private_dir(dir)?;
         check_private_dir(dir)?;
-        Ok(CompileCache {
-            dir: dir.to_path_buf(),
-        })
+        Ok(CompileCache { dir: dir.to_path_buf() })
     }
 
     /// `$XDG_CACHE_HOME/fn-host` or `~/.cache/fn-host`. Without either variable there is no
@@ -218,24 +216,15 @@ mod tests {
         let key = [7u8; 32];
         let file = file_for(&key, b"native code");
         assert_eq!(payload(&file, &key), Ok(&b"native code"[..]));
-        assert_eq!(
-            payload(&file, &[8u8; 32]),
-            Err("was compiled from something else")
-        );
+        assert_eq!(payload(&file, &[8u8; 32]), Err("was compiled from something else"));
         let mut altered = file.clone();
         *altered.last_mut().unwrap() ^= 1;
         assert_eq!(
             payload(&altered, &key),
             Err("does not match its digest (corrupted or altered)")
         );
-        assert_eq!(
-            payload(&file[..MAGIC.len() + 40], &key),
-            Err("is truncated")
-        );
-        assert_eq!(
-            payload(b"\x7fELF...", &key),
-            Err("is not in this host's format")
-        );
+        assert_eq!(payload(&file[..MAGIC.len() + 40], &key), Err("is truncated"));
+        assert_eq!(payload(b"\x7fELF...", &key), Err("is not in this host's format"));
     }
 
     #[cfg(unix)]

@@ -19,10 +19,7 @@ pub fn build_all(manifest: &Manifest) -> Result<()> {
 
 /// Builds component `id` with its build command, if it has one.
 pub fn build(manifest: &Manifest, id: &str) -> Result<()> {
-    let Some(build) = manifest
-        .components
-        .get(id)
-        .and_then(|component| component.build.as_ref())
+    let Some(build) = manifest.components.get(id).and_then(|component| component.build.as_ref())
     else {
         println!("Component `{id}` has no build command: skipping");
         return Ok(());
@@ -30,16 +27,10 @@ pub fn build(manifest: &Manifest, id: &str) -> Result<()> {
     let workdir = build.dir(&manifest.dir);
     for command in build.command.commands() {
         println!("Building component `{id}` with `{command}`");
-        let status = shell(command)
-            .current_dir(&workdir)
-            .envs(&build.environment)
-            .status()
-            .with_context(|| {
-                format!(
-                    "cannot run the build of component `{id}` in {}",
-                    workdir.display()
-                )
-            })?;
+        let status =
+            shell(command).current_dir(&workdir).envs(&build.environment).status().with_context(
+                || format!("cannot run the build of component `{id}` in {}", workdir.display()),
+            )?;
         if !status.success() {
             bail!("build of component `{id}` failed: `{command}` exited with {status}");
         }

@@ -82,18 +82,12 @@ pub fn linker(engine: &Engine) -> Result<Linker<InstanceState>> {
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
     fn sqlite(state: &mut InstanceState) -> SqliteView<'_> {
-        SqliteView {
-            ctx: &state.sqlite,
-            table: &mut state.table,
-        }
+        SqliteView { ctx: &state.sqlite, table: &mut state.table }
     }
     spin::sqlite::sqlite::add_to_linker::<_, Sqlite>(&mut linker, sqlite)?;
     fermyon::spin::sqlite::add_to_linker::<_, Sqlite>(&mut linker, sqlite)?;
     fn key_value(state: &mut InstanceState) -> KeyValueView<'_> {
-        KeyValueView {
-            ctx: &state.key_value,
-            table: &mut state.table,
-        }
+        KeyValueView { ctx: &state.key_value, table: &mut state.table }
     }
     spin::key_value::key_value::add_to_linker::<_, KeyValue>(&mut linker, key_value)?;
     fermyon::spin::key_value::add_to_linker::<_, KeyValue>(&mut linker, key_value)?;

@@ -56,10 +56,9 @@ impl HostErrors {
         };
         let mut response = http::Response::new(Bytes::from(self.body(message)));
         *response.status_mut() = status;
-        response.headers_mut().insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static(content_type),
-        );
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         response
     }
 
@@ -85,35 +84,24 @@ mod tests {
         let response = errors.response(StatusCode::NOT_FOUND, r#"no route for /a"b\c"#);
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         assert_eq!(response.headers()["content-type"], "application/json");
-        assert_eq!(
-            response.body(),
-            r#"{"errors":["no route for /a\"b\\c"],"result":false}"#
-        );
+        assert_eq!(response.body(), r#"{"errors":["no route for /a\"b\\c"],"result":false}"#);
     }
 
     #[test]
     fn plain_text_by_default() {
         let response = HostErrors::default().response(StatusCode::GATEWAY_TIMEOUT, "too slow");
-        assert_eq!(
-            response.headers()["content-type"],
-            "text/plain; charset=utf-8"
-        );
+        assert_eq!(response.headers()["content-type"], "text/plain; charset=utf-8");
         assert_eq!(response.body(), "too slow");
     }
 
     #[test]
     fn templates_that_cannot_carry_every_message_are_refused() {
         let no_placeholder = HostErrors::json(r#"{"error": "oops"}"#).unwrap_err();
-        assert_eq!(
-            no_placeholder.to_string(),
-            "it has no {message} for the message"
-        );
+        assert_eq!(no_placeholder.to_string(), "it has no {message} for the message");
         // Outside a string the message would have to be JSON itself.
         let unquoted = HostErrors::json(r#"{"error": {message}}"#).unwrap_err();
         assert!(
-            unquoted
-                .to_string()
-                .starts_with("it is not JSON once {message} is filled in"),
+            unquoted.to_string().starts_with("it is not JSON once {message} is filled in"),
             "{unquoted}"
         );
     }

@@ -44,11 +44,7 @@ impl Lifecycle {
     /// it runs one, and a 0.2 app may count on starting afresh.
     pub fn for_handler<T>(self, handler: &ProxyPre<T>) -> Self {
         match handler {
-            ProxyPre::P2(_) => Lifecycle {
-                max_reuse: 1,
-                max_concurrent: 1,
-                ..self
-            },
+            ProxyPre::P2(_) => Lifecycle { max_reuse: 1, max_concurrent: 1, ..self },
             ProxyPre::P3(_) => self,
         }
     }
@@ -92,20 +88,13 @@ pub struct InstanceState {
 
 impl WasiView for InstanceState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
 impl WasiHttpView for InstanceState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.hooks,
-        }
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
     }
 }
 
@@ -148,15 +137,9 @@ impl InstanceFactory {
     /// component's grants.
     fn new_state(&self) -> InstanceState {
         let mut wasi = WasiCtx::builder();
-        wasi.stdout(GuestOutput {
-            component: self.id.clone(),
-            stream: "stdout",
-        })
-        .stderr(GuestOutput {
-            component: self.id.clone(),
-            stream: "stderr",
-        })
-        .envs(&self.grants.environment);
+        wasi.stdout(GuestOutput { component: self.id.clone(), stream: "stdout" })
+            .stderr(GuestOutput { component: self.id.clone(), stream: "stderr" })
+            .envs(&self.grants.environment);
         crate::sockets::grant(&mut wasi, self.grants.allowed_hosts.clone());
         InstanceState {
             table: ResourceTable::new(),
@@ -171,9 +154,7 @@ impl InstanceFactory {
             key_value: self.grants.key_value.clone(),
             variables: self.grants.variables.clone(),
             allowed_hosts: self.grants.allowed_hosts.clone(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.lifecycle.max_memory)
-                .build(),
+            limits: StoreLimitsBuilder::new().memory_size(self.lifecycle.max_memory).build(),
         }
     }
 }
@@ -330,10 +311,7 @@ impl wasmtime_wasi::cli::IsTerminal for GuestOutput {
 
 impl wasmtime_wasi::cli::StdoutStream for GuestOutput {
     fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
-        Box::new(LineLogger {
-            output: self.clone(),
-            pending: Vec::new(),
-        })
+        Box::new(LineLogger { output: self.clone(), pending: Vec::new() })
     }
 }
 

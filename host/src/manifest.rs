@@ -379,10 +379,7 @@ impl HttpTrigger {
         if let Some(executor) = raw.executor
             && executor.kind != "spin"
         {
-            bail!(
-                "executor: only the `spin` executor is supported, found `{}`",
-                executor.kind
-            );
+            bail!("executor: only the `spin` executor is supported, found `{}`", executor.kind);
         }
         if !components.contains_key(&raw.component) {
             bail!(
@@ -401,10 +398,7 @@ impl HttpTrigger {
                 bail!("route: `{{ private = false }}` is not a route; give a path")
             }
         };
-        Ok(HttpTrigger {
-            route,
-            component: raw.component,
-        })
+        Ok(HttpTrigger { route, component: raw.component })
     }
 }
 
@@ -412,10 +406,7 @@ impl HttpTrigger {
 fn check_component_id(id: &str) -> Result<()> {
     let valid = !id.is_empty()
         && id.split('-').all(|word| {
-            !word.is_empty()
-                && word
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         })
         && id.starts_with(|c: char| c.is_ascii_lowercase());
     if !valid {
@@ -426,9 +417,7 @@ fn check_component_id(id: &str) -> Result<()> {
 
 fn check_label(label: &str) -> Result<()> {
     let valid = !label.is_empty()
-        && label
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if !valid {
         bail!("a label is letters, digits, '_' and '-'");
     }
@@ -494,19 +483,13 @@ source = "/abs/hidden.wasm"
         let manifest = parse(MINIMAL).unwrap();
         assert_eq!(manifest.application.name, "demo");
         assert_eq!(manifest.triggers.len(), 2);
-        assert_eq!(
-            manifest.triggers[0].route,
-            Route::Public("/hello/...".into())
-        );
+        assert_eq!(manifest.triggers[0].route, Route::Public("/hello/...".into()));
         assert_eq!(manifest.triggers[1].route, Route::Private);
         let hello = &manifest.components["hello"];
         assert_eq!(hello.source, PathBuf::from("/app/hello.wasm"));
         assert_eq!(hello.variables["message"], "{{ greeting }}, world");
         assert_eq!(hello.key_value_stores, ["default", "cache"]);
-        assert_eq!(
-            manifest.components["hidden"].source,
-            PathBuf::from("/abs/hidden.wasm")
-        );
+        assert_eq!(manifest.components["hidden"].source, PathBuf::from("/abs/hidden.wasm"));
         assert!(manifest.variables["token"].secret);
     }
 
@@ -528,9 +511,6 @@ source = "/abs/hidden.wasm"
             manifest.application.host_errors,
             HostErrors::Json(r#"{"error": "{message}"}"#.into())
         );
-        assert_eq!(
-            parse(MINIMAL).unwrap().application.host_errors,
-            HostErrors::PlainText
-        );
+        assert_eq!(parse(MINIMAL).unwrap().application.host_errors, HostErrors::PlainText);
     }
 }

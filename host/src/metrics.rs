@@ -136,13 +136,8 @@ impl std::fmt::Debug for Metrics {
 impl Metrics {
     /// Counts one answered request.
     pub fn request(&self, component: &str, route: &str, status: u16, took: Duration) {
-        let route_labels = RouteLabels {
-            component: component.to_owned(),
-            route: route.to_owned(),
-        };
-        self.request_seconds
-            .get_or_create(&route_labels)
-            .observe(took.as_secs_f64());
+        let route_labels = RouteLabels { component: component.to_owned(), route: route.to_owned() };
+        self.request_seconds.get_or_create(&route_labels).observe(took.as_secs_f64());
         self.requests
             .get_or_create(&RequestLabels {
                 component: route_labels.component,
@@ -154,9 +149,7 @@ impl Metrics {
 
     /// What the instances of `component` count.
     pub fn component(&self, component: &str) -> InstanceMetrics {
-        let labels = ComponentLabels {
-            component: component.to_owned(),
-        };
+        let labels = ComponentLabels { component: component.to_owned() };
         InstanceMetrics {
             created: self.instances_created.get_or_create_owned(&labels),
             alive: self.instances_alive.get_or_create_owned(&labels),
@@ -165,9 +158,7 @@ impl Metrics {
 
     /// What the statements on the database file of `label` count.
     pub fn local_database(&self, label: &str) -> DatabaseMetrics {
-        let database = DatabaseLabels {
-            database: label.to_owned(),
-        };
+        let database = DatabaseLabels { database: label.to_owned() };
         DatabaseMetrics {
             read: self.statement_timings(label, "read"),
             write: self.statement_timings(label, "write"),
@@ -183,10 +174,7 @@ impl Metrics {
     }
 
     fn statement_timings(&self, database: &str, kind: &'static str) -> StatementTimings {
-        let labels = StatementLabels {
-            database: database.to_owned(),
-            kind,
-        };
+        let labels = StatementLabels { database: database.to_owned(), kind };
         StatementTimings {
             queued: self.queued.get_or_create_owned(&labels),
             ran: self.statements.get_or_create_owned(&labels),
@@ -237,10 +225,7 @@ pub struct StatementTimings {
 
 impl Default for StatementTimings {
     fn default() -> Self {
-        StatementTimings {
-            queued: latency_histogram(),
-            ran: latency_histogram(),
-        }
+        StatementTimings { queued: latency_histogram(), ran: latency_histogram() }
     }
 }
 
@@ -280,9 +265,7 @@ pub async fn serve(metrics: std::sync::Arc<Metrics>, listener: TcpListener) {
             async move { Ok::<_, Infallible>(response.unwrap_or_default()) }
         });
         tokio::spawn(async move {
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }

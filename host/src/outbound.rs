@@ -42,11 +42,7 @@ pub struct OutboundHooks {
 impl OutboundHooks {
     /// The hooks of an instance of `component`; `app` is weak because the app owns the instances.
     pub fn new(component: Arc<str>, allowed: Arc<AllowedHosts>, app: Weak<dyn LocalApp>) -> Self {
-        OutboundHooks {
-            component,
-            allowed,
-            app,
-        }
+        OutboundHooks { component, allowed, app }
     }
 
     /// Where a request may go, or why it may not.
@@ -81,10 +77,7 @@ enum Denied {
 type SendFuture = Box<
     dyn Future<
             Output = Result<
-                (
-                    http::Response<WasiBody>,
-                    Box<dyn Future<Output = Result<(), Error>> + Send>,
-                ),
+                (http::Response<WasiBody>, Box<dyn Future<Output = Result<(), Error>> + Send>),
                 Error,
             >,
         > + Send,
@@ -126,10 +119,8 @@ impl WasiHttpHooks for OutboundHooks {
             match destination {
                 Destination::Component(component) => {
                     let app = app.upgrade().ok_or(Error::DestinationUnavailable)?;
-                    let response = app
-                        .chain(&component, request)
-                        .await
-                        .ok_or(Error::DestinationNotFound)?;
+                    let response =
+                        app.chain(&component, request).await.ok_or(Error::DestinationNotFound)?;
                     Ok((response, no_io()))
                 }
                 Destination::SelfApp => {

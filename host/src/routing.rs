@@ -43,11 +43,7 @@ pub struct RouteTarget {
 impl RouteTarget {
     /// The route as written in the manifest (`/listings/...`), or `private`.
     pub fn route(&self) -> &str {
-        if self.raw_route.is_empty() {
-            "private"
-        } else {
-            &self.raw_route
-        }
+        if self.raw_route.is_empty() { "private" } else { &self.raw_route }
     }
 }
 
@@ -62,11 +58,8 @@ pub struct RouteMatch<'a> {
 impl Routes {
     /// The routes of `triggers`; two triggers on one route are an error.
     pub fn new(triggers: &[HttpTrigger]) -> Result<Self> {
-        let mut routes = Routes {
-            public: Router::new(),
-            by_component: BTreeMap::new(),
-            listing: Vec::new(),
-        };
+        let mut routes =
+            Routes { public: Router::new(), by_component: BTreeMap::new(), listing: Vec::new() };
         for trigger in triggers {
             let component: Arc<str> = trigger.component.as_str().into();
             let raw_route = match &trigger.route {
@@ -110,19 +103,15 @@ impl Routes {
         let (router, fallback) = self.by_component.get(component)?;
         Some(match router.best_match(path) {
             Some(found) => RouteMatch::new(found.handler(), &found.captures()),
-            None => RouteMatch {
-                target: fallback,
-                path_info: path.to_string(),
-                params: Vec::new(),
-            },
+            None => {
+                RouteMatch { target: fallback, path_info: path.to_string(), params: Vec::new() }
+            }
         })
     }
 
     /// `(route as written, component)` of every public route, for the start-up listing.
     pub fn public_routes(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.listing
-            .iter()
-            .map(|(route, component)| (route.as_str(), &**component))
+        self.listing.iter().map(|(route, component)| (route.as_str(), &**component))
     }
 
     /// Components that have at least one trigger (the ones the app loads).
@@ -157,10 +146,9 @@ impl<'a> RouteMatch<'a> {
             headers.remove(name);
         }
         let mut set = |name: &str, value: &str| {
-            if let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
+            if let (Ok(name), Ok(value)) =
+                (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value))
+            {
                 headers.insert(name, value);
             }
         };
@@ -226,10 +214,7 @@ mod tests {
         let routes = routes(&[("/x", "exact"), ("/y/...", "prefix"), ("/...", "catchall")]);
         assert_eq!(component_for(&routes, "/x").as_deref(), Some("exact"));
         assert_eq!(component_for(&routes, "/x/").as_deref(), Some("exact"));
-        assert_eq!(
-            component_for(&routes, "/x/more").as_deref(),
-            Some("catchall")
-        );
+        assert_eq!(component_for(&routes, "/x/more").as_deref(), Some("catchall"));
         assert_eq!(component_for(&routes, "/y").as_deref(), Some("prefix"));
         assert_eq!(component_for(&routes, "/y/a/b").as_deref(), Some("prefix"));
         assert_eq!(component_for(&routes, "/z").as_deref(), Some("catchall"));
@@ -237,11 +222,7 @@ mod tests {
 
     #[test]
     fn exact_beats_prefix_and_longest_prefix_wins() {
-        let routes = routes(&[
-            ("/a/...", "short"),
-            ("/a/b/...", "long"),
-            ("/a/b/c", "exact"),
-        ]);
+        let routes = routes(&[("/a/...", "short"), ("/a/b/...", "long"), ("/a/b/c", "exact")]);
         assert_eq!(component_for(&routes, "/a/b/c").as_deref(), Some("exact"));
         assert_eq!(component_for(&routes, "/a/b/d").as_deref(), Some("long"));
         assert_eq!(component_for(&routes, "/a/z").as_deref(), Some("short"));
@@ -253,12 +234,7 @@ mod tests {
         assert!(routes.find("/other").is_none());
         assert!(routes.find("/").is_none());
         assert_eq!(
-            routes
-                .find_for_component("hidden", "/any/path")
-                .unwrap()
-                .target
-                .component
-                .as_ref(),
+            routes.find_for_component("hidden", "/any/path").unwrap().target.component.as_ref(),
             "hidden"
         );
     }
@@ -276,19 +252,13 @@ mod tests {
         let get = |name: &str| headers[name].to_str().unwrap().to_string();
         assert_eq!(get("spin-path-info"), "/comments");
         assert_eq!(get("spin-matched-route"), "/users/:id/posts/:Post_Id/...");
-        assert_eq!(
-            get("spin-raw-component-route"),
-            "/users/:id/posts/:Post_Id/..."
-        );
+        assert_eq!(get("spin-raw-component-route"), "/users/:id/posts/:Post_Id/...");
         assert_eq!(get("spin-component-route"), "/users/:id/posts/:Post_Id");
         assert_eq!(get("spin-path-match-id"), "42");
         assert_eq!(get("spin-path-match-post-id"), "7");
         assert_eq!(get("spin-base-path"), "/");
         assert_eq!(get("spin-client-addr"), "127.0.0.1:5555");
-        assert_eq!(
-            get("spin-full-url"),
-            "http://localhost:3000/users/42/posts/7/comments?x=1"
-        );
+        assert_eq!(get("spin-full-url"), "http://localhost:3000/users/42/posts/7/comments?x=1");
     }
 
     #[test]
@@ -302,18 +272,11 @@ mod tests {
             ("spin-x", "1"),
             ("x-spin-kept", "not a spin header"),
         ] {
-            headers.insert(
-                HeaderName::from_static(name),
-                HeaderValue::from_static(value),
-            );
+            headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
         }
         found.set_headers(&mut headers, "http://localhost/users/42", None);
         let values = |name: &str| -> Vec<&str> {
-            headers
-                .get_all(name)
-                .iter()
-                .map(|v| v.to_str().unwrap())
-                .collect()
+            headers.get_all(name).iter().map(|v| v.to_str().unwrap()).collect()
         };
         assert_eq!(values("spin-path-match-id"), ["42"]);
         assert!(values("spin-client-addr").is_empty());
@@ -324,9 +287,7 @@ mod tests {
     #[test]
     fn chained_requests_use_the_components_own_route() {
         let routes = routes(&[("/listings/...", "listings")]);
-        let found = routes
-            .find_for_component("listings", "/listings/5")
-            .unwrap();
+        let found = routes.find_for_component("listings", "/listings/5").unwrap();
         assert_eq!(found.path_info, "/5");
         assert!(routes.find_for_component("nobody", "/listings").is_none());
     }
@@ -334,14 +295,8 @@ mod tests {
     #[test]
     fn duplicate_routes_are_rejected() {
         let triggers = vec![
-            HttpTrigger {
-                route: Route::Public("/a".into()),
-                component: "one".into(),
-            },
-            HttpTrigger {
-                route: Route::Public("/a".into()),
-                component: "two".into(),
-            },
+            HttpTrigger { route: Route::Public("/a".into()), component: "one".into() },
+            HttpTrigger { route: Route::Public("/a".into()), component: "two".into() },
         ];
         assert!(Routes::new(&triggers).is_err());
     }

@@ -145,10 +145,7 @@ impl RuntimeConfig {
             };
             key_value_stores.insert(label, location);
         }
-        Ok(RuntimeConfig {
-            sqlite_databases,
-            key_value_stores,
-        })
+        Ok(RuntimeConfig { sqlite_databases, key_value_stores })
     }
 }
 
@@ -182,15 +179,9 @@ mod tests {
              [sqlite_database.abs]\ntype = \"spin\"\npath = \"/data/abs.db\"\n",
         )
         .unwrap();
-        assert_eq!(
-            config.sqlite_databases["listings"],
-            file("/work/.spin/listings.db")
-        );
+        assert_eq!(config.sqlite_databases["listings"], file("/work/.spin/listings.db"));
         assert_eq!(config.sqlite_databases["abs"], file("/data/abs.db"));
-        assert_eq!(
-            config.sqlite_databases["default"],
-            file("/work/.spin/sqlite_db.db")
-        );
+        assert_eq!(config.sqlite_databases["default"], file("/work/.spin/sqlite_db.db"));
     }
 
     #[test]
@@ -207,10 +198,7 @@ mod tests {
                 .unwrap();
         assert_eq!(
             config.sqlite_databases["x"],
-            DatabaseLocation::Libsql {
-                url: "https://db".into(),
-                token: "t".into()
-            }
+            DatabaseLocation::Libsql { url: "https://db".into(), token: "t".into() }
         );
         for (text, message) in [
             (
@@ -218,10 +206,7 @@ mod tests {
                 "sqlite_database.x.url: \"libsql://db\" does not start with `https://` or \
                  `http://`; libSQL databases are reached over HTTP(S)",
             ),
-            (
-                "type = \"libsql\"\nurl = \"https://db\"",
-                "missing field `token`",
-            ),
+            ("type = \"libsql\"\nurl = \"https://db\"", "missing field `token`"),
             (
                 "type = \"libsql\"\nurl = \"https://db\"\ntoken = \"t\"\npath = \"x.db\"",
                 "unknown field `path`, expected `url` or `token`",
@@ -231,10 +216,8 @@ mod tests {
                 "unknown field `url`, expected `path`",
             ),
         ] {
-            let error = format!(
-                "{:#}",
-                parse(&format!("[sqlite_database.x]\n{text}\n")).unwrap_err()
-            );
+            let error =
+                format!("{:#}", parse(&format!("[sqlite_database.x]\n{text}\n")).unwrap_err());
             assert!(error.contains(message), "{text}: {error}");
         }
     }
@@ -264,10 +247,7 @@ mod tests {
         )
         .unwrap();
         let stores = &config.key_value_stores;
-        assert_eq!(
-            stores["cache"],
-            StoreLocation::File("/work/config/cache.db".into())
-        );
+        assert_eq!(stores["cache"], StoreLocation::File("/work/config/cache.db".into()));
         assert_eq!(stores["scratch"], StoreLocation::Memory);
         assert_eq!(
             stores["default"],

@@ -65,11 +65,7 @@ const LISTEN_BACKLOG: u32 = 4096;
 
 /// A listener on `address`, with a queue for bursts of new connections.
 pub fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = if address.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
+    let socket = if address.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
     // As `TcpListener::bind` does: a restarted host can listen on the same port at once.
     socket.set_reuseaddr(true)?;
     socket.bind(address)?;
@@ -147,12 +143,8 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         match admission {
             Admission::Full(slot) => {
-                let connection = AppConnection {
-                    app: app.clone(),
-                    limits: limits.clone(),
-                    client,
-                    slot,
-                };
+                let connection =
+                    AppConnection { app: app.clone(), limits: limits.clone(), client, slot };
                 tokio::spawn(connection.serve(stream, closing_watch.clone()));
             }
             Admission::HealthOnly(reserve) => {
@@ -182,12 +174,7 @@ impl AppConnection {
     /// Serves requests until the client leaves, the connection idles out, it is asked to make
     /// room, or the server shuts down; the last two let a request in progress finish.
     async fn serve(self, stream: TcpStream, mut closing: watch::Receiver<bool>) {
-        let AppConnection {
-            app,
-            limits,
-            client,
-            slot,
-        } = self;
+        let AppConnection { app, limits, client, slot } = self;
         let keep_alive_timeout = limits.keep_alive_timeout;
         let requests = slot.requests();
         let service = service_fn(move |request| {
@@ -272,10 +259,9 @@ fn well_known(app: &App, path: &str) -> Option<Response> {
             }
             let body = serde_json::to_vec_pretty(&info).unwrap_or_default();
             let mut response = http::Response::new(body_from(Bytes::from(body)));
-            response.headers_mut().insert(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
+            response
+                .headers_mut()
+                .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
             response
         }
         _ => app.error_response(StatusCode::NOT_FOUND, &format!("no route for {path}")),

@@ -11,10 +11,9 @@ use wasmtime_wasi::sockets::SocketAddrUse;
 
 /// Lets an instance's guest open the TCP connections `allowed` grants.
 pub fn grant(wasi: &mut WasiCtxBuilder, allowed: Arc<AllowedHosts>) {
-    wasi.allow_tcp(true)
-        .socket_addr_check(move |address, usage| {
-            Box::pin(std::future::ready(permits(&allowed, address, usage)))
-        });
+    wasi.allow_tcp(true).socket_addr_check(move |address, usage| {
+        Box::pin(std::future::ready(permits(&allowed, address, usage)))
+    });
 }
 
 /// Whether a guest may use `address` for `usage`.
@@ -40,25 +39,9 @@ mod tests {
         assert!(connect("127.0.0.1:7"));
         assert!(!connect("127.0.0.1:8"));
         assert!(!connect("127.0.1.1:7"));
-        assert!(permits(
-            &allowed,
-            address("0.0.0.0:0"),
-            SocketAddrUse::TcpBind
-        ));
-        assert!(!permits(
-            &allowed,
-            address("127.0.0.1:7"),
-            SocketAddrUse::TcpBind
-        ));
-        assert!(!permits(
-            &allowed,
-            address("0.0.0.0:0"),
-            SocketAddrUse::TcpListen
-        ));
-        assert!(!permits(
-            &allowed,
-            address("127.0.0.1:7"),
-            SocketAddrUse::UdpSend
-        ));
+        assert!(permits(&allowed, address("0.0.0.0:0"), SocketAddrUse::TcpBind));
+        assert!(!permits(&allowed, address("127.0.0.1:7"), SocketAddrUse::TcpBind));
+        assert!(!permits(&allowed, address("0.0.0.0:0"), SocketAddrUse::TcpListen));
+        assert!(!permits(&allowed, address("127.0.0.1:7"), SocketAddrUse::UdpSend));
     }
 }

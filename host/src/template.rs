@@ -7,9 +7,7 @@ use wasmtime::{Result, bail};
 /// Spin's rule for variable names: lowercase letters, digits and '_', starting with a letter.
 pub fn check_variable_name(name: &str) -> Result<()> {
     let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !valid {
         bail!(
             "variable name {name:?} must be lowercase letters, digits and '_', starting with a letter"

@@ -97,14 +97,12 @@ impl<T> variables::HostWithStore<T> for Variables {
 
 impl variables_v2::Host for &ComponentVariables {
     fn get(&mut self, name: String) -> Result<Result<String, variables_v2::Error>> {
-        Ok(
-            ComponentVariables::get(self, name).map_err(|error| match error {
-                Error::InvalidName(name) => variables_v2::Error::InvalidName(name),
-                Error::Undefined(name) => variables_v2::Error::Undefined(name),
-                Error::Provider(message) => variables_v2::Error::Provider(message),
-                Error::Other(message) => variables_v2::Error::Other(message),
-            }),
-        )
+        Ok(ComponentVariables::get(self, name).map_err(|error| match error {
+            Error::InvalidName(name) => variables_v2::Error::InvalidName(name),
+            Error::Undefined(name) => variables_v2::Error::Undefined(name),
+            Error::Provider(message) => variables_v2::Error::Provider(message),
+            Error::Other(message) => variables_v2::Error::Other(message),
+        }))
     }
 }
 
@@ -123,10 +121,7 @@ mod tests {
     }
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -135,9 +130,7 @@ mod tests {
             "host = { default = \"db.local\" }\nport = { default = \"5432\" }",
             "url = \"postgres://{{ host }}:{{port}}/app\"\nplain = \"text\"",
         );
-        let web = AppVariables::new(&manifest, env(&[]))
-            .for_component(&manifest, "web")
-            .unwrap();
+        let web = AppVariables::new(&manifest, env(&[])).for_component(&manifest, "web").unwrap();
         assert_eq!(web.0["url"], "postgres://db.local:5432/app");
         assert_eq!(web.0["plain"], "text");
     }

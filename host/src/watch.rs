@@ -44,8 +44,7 @@ pub async fn run(
         app = versions.first() => app,
         () = &mut shutdown => return Ok(()),
     };
-    app.run_startup_sql(&versions.loader.options().sqlite_statements)
-        .await?;
+    app.run_startup_sql(&versions.loader.options().sqlite_statements).await?;
     let listener =
         server::listen(address).with_context(|| format!("cannot listen on {address}"))?;
     let address = listener.local_addr()?;
@@ -76,11 +75,7 @@ impl Versions {
     /// during the first build counts.
     fn start(options: AppOptions, debounce: Duration) -> Result<Versions> {
         let manifest_path = absolute(&options.manifest)?;
-        let runtime_config = options
-            .runtime_config
-            .as_deref()
-            .map(absolute)
-            .transpose()?;
+        let runtime_config = options.runtime_config.as_deref().map(absolute).transpose()?;
         let manifest = Manifest::load(&manifest_path)?;
         let plan = Plan::new(&manifest, &manifest_path, runtime_config.as_deref())?;
         let files = FileWatch::start(plan, debounce)?;
@@ -151,11 +146,7 @@ impl Versions {
                     to_build.insert(id.clone());
                 }
             }
-            let plan = Plan::new(
-                &manifest,
-                &self.manifest_path,
-                self.runtime_config.as_deref(),
-            )?;
+            let plan = Plan::new(&manifest, &self.manifest_path, self.runtime_config.as_deref())?;
             self.files = FileWatch::start(plan, self.debounce)?;
             self.manifest = manifest;
         }
@@ -163,10 +154,8 @@ impl Versions {
         let failures = self.build(to_build).await;
         self.unbuilt = failures.iter().map(|(id, _)| id.clone()).collect();
         if !failures.is_empty() {
-            let messages: Vec<String> = failures
-                .iter()
-                .map(|(_, error)| format!("{error:#}"))
-                .collect();
+            let messages: Vec<String> =
+                failures.iter().map(|(_, error)| format!("{error:#}")).collect();
             bail!("{}", messages.join("\n"));
         }
         let loader = self.loader.clone();
@@ -203,6 +192,5 @@ impl Versions {
 
 /// `path` made absolute and free of symlinks, as the file watcher names it.
 fn absolute(path: &Path) -> Result<PathBuf> {
-    path.canonicalize()
-        .with_context(|| format!("cannot resolve {}", path.display()))
+    path.canonicalize().with_context(|| format!("cannot resolve {}", path.display()))
 }

@@ -43,10 +43,7 @@ fn a_full_disk_fails_the_writes_it_cannot_store_and_loses_none_acknowledged() {
                         acknowledged.lock().unwrap().push(id);
                     } else {
                         failed_in_a_row += 1;
-                        failures
-                            .lock()
-                            .unwrap()
-                            .push((status, body, started.elapsed()));
+                        failures.lock().unwrap().push((status, body, started.elapsed()));
                     }
                 }
             })
@@ -67,14 +64,8 @@ fn a_full_disk_fails_the_writes_it_cannot_store_and_loses_none_acknowledged() {
     for (status, body, took) in &failures {
         assert!((500..600).contains(status), "{status} {body}");
         assert_eq!(body["result"], false, "{body}");
-        assert!(
-            body["errors"].as_array().is_some_and(|e| !e.is_empty()),
-            "{body}"
-        );
-        assert!(
-            *took < Duration::from_secs(5),
-            "a failing write took {took:?}"
-        );
+        assert!(body["errors"].as_array().is_some_and(|e| !e.is_empty()), "{body}");
+        assert!(*took < Duration::from_secs(5), "a failing write took {took:?}");
     }
     // The host keeps serving what it has.
     let first = host.get(&format!("/users/{}", acknowledged[0]));
@@ -90,22 +81,16 @@ fn a_full_disk_fails_the_writes_it_cannot_store_and_loses_none_acknowledged() {
             missing.push((*id, reply.status));
         }
     }
-    assert!(
-        missing.is_empty(),
-        "acknowledged users missing after a full disk: {missing:?}"
-    );
+    assert!(missing.is_empty(), "acknowledged users missing after a full disk: {missing:?}");
     drop(restarted);
     drop(disk);
 }
 
 fn post_user(url: &str, name: &str) -> (u16, Value) {
     let form = format!("name={}", name.replace(' ', "+"));
-    let reply = try_post(
-        &format!("{url}/users"),
-        "application/x-www-form-urlencoded",
-        form.as_bytes(),
-    )
-    .expect("the host answers");
+    let reply =
+        try_post(&format!("{url}/users"), "application/x-www-form-urlencoded", form.as_bytes())
+            .expect("the host answers");
     (reply.status, reply.json())
 }
 
@@ -126,9 +111,7 @@ impl Tmpfs {
             eprintln!("skipping the full-disk test: cannot mount a tmpfs here (needs root)");
             return None;
         }
-        Some(Tmpfs {
-            path: path.to_path_buf(),
-        })
+        Some(Tmpfs { path: path.to_path_buf() })
     }
 }
 

@@ -27,24 +27,12 @@ fn routes_match_as_spin_does_and_set_spin_headers() {
         "spin-path-match-id: 42".to_string(),
         "spin-raw-component-route: /items/:id/...".to_string(),
     ] {
-        assert!(
-            reply.body.contains(&expected),
-            "missing {expected:?} in\n{}",
-            reply.body
-        );
+        assert!(reply.body.contains(&expected), "missing {expected:?} in\n{}", reply.body);
     }
-    assert!(
-        reply.body.contains("spin-client-addr: 127.0.0.1:"),
-        "{}",
-        reply.body
-    );
+    assert!(reply.body.contains("spin-client-addr: 127.0.0.1:"), "{}", reply.body);
 
     // `/guest/...` also matches `/guest`; `/exact` also matches `/exact/`, but not below it.
-    assert_eq!(
-        host.get("/guest").status,
-        404,
-        "the guest answers 404 for an empty action"
-    );
+    assert_eq!(host.get("/guest").status, 404, "the guest answers 404 for an empty action");
     assert!(host.get("/guest").body.contains("no action"));
     assert!(host.get("/exact/").body.contains("no action \"\""));
     let unmatched = host.get("/exact/below");
@@ -74,11 +62,7 @@ fn private_components_are_reachable_only_by_chaining() {
     assert_eq!(to_self.status, 200);
     assert!(to_self.body.starts_with("404"), "{}", to_self.body);
     // Each hop gets its own request log line.
-    assert!(
-        host.wait_for_log("GET /hello hidden 200"),
-        "{}",
-        host.logs()
-    );
+    assert!(host.wait_for_log("GET /hello hidden 200"), "{}", host.logs());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -128,15 +112,8 @@ fn outbound_requests_outside_allowed_hosts_are_denied_before_leaving_the_host() 
     let url = format!("http://{}/", server.local_addr().unwrap());
     let denied = host.get(&format!("/denied/fetch?url={url}"));
     assert_eq!(denied.body, "ErrorCode::HttpRequestDenied");
-    assert!(
-        server.accept().is_err(),
-        "the denied request reached the network"
-    );
-    assert!(
-        host.wait_for_log("outbound request denied"),
-        "{}",
-        host.logs()
-    );
+    assert!(server.accept().is_err(), "the denied request reached the network");
+    assert!(host.wait_for_log("outbound request denied"), "{}", host.logs());
 }
 
 #[test]
@@ -150,11 +127,7 @@ fn a_component_opens_only_its_own_databases() {
     // which does not tell a component what exists beyond its own.
     for other in ["beta", "nope"] {
         let reply = host.get(&format!("/guest/put?db={other}&value=x"));
-        assert_eq!(
-            (reply.status, reply.body.as_str()),
-            (403, "Error::AccessDenied"),
-            "{other}"
-        );
+        assert_eq!((reply.status, reply.body.as_str()), (403, "Error::AccessDenied"), "{other}");
     }
     // The files are where the runtime config and the state dir put them.
     assert!(host.work_dir.join("data/alpha.db").exists());
@@ -173,21 +146,14 @@ fn key_value_stores_are_the_components_own_and_default_outlives_the_host() {
     assert_eq!(kv(&host, "scratch", "c"), (200, "c=c1".into()));
     // `hidden` belongs to another component; `nope` is configured nowhere.
     for other in ["hidden", "nope"] {
-        assert_eq!(
-            kv(&host, other, "x"),
-            (403, "Error::AccessDenied".into()),
-            "{other}"
-        );
+        assert_eq!(kv(&host, other, "x"), (403, "Error::AccessDenied".into()), "{other}");
     }
     // `default` is a file in the state directory, as Spin keeps it; `scratch` is in memory.
     let dir = host.work_dir.clone();
     assert!(dir.join(".spin/sqlite_key_value.db").exists());
     host.terminate();
     let restarted = test_app().in_dir(&dir).start();
-    assert_eq!(
-        kv(&restarted, "default", "z"),
-        (200, "a=a1,b=b1,z=z1".into())
-    );
+    assert_eq!(kv(&restarted, "default", "z"), (200, "a=a1,b=b1,z=z1".into()));
     assert_eq!(kv(&restarted, "scratch", "d"), (200, "d=d1".into()));
 }
 
@@ -203,57 +169,33 @@ fn an_abandoned_row_stream_does_not_hold_the_connection() {
 fn writes_survive_a_crash_of_the_host() {
     let host = start();
     for value in ["first", "second", "third"] {
-        assert_eq!(
-            host.get(&format!("/guest/put?db=alpha&value={value}"))
-                .status,
-            200
-        );
+        assert_eq!(host.get(&format!("/guest/put?db=alpha&value={value}")).status, 200);
     }
     // SIGKILL: no shutdown, no flush; only what SQLite committed before answering survives.
     let dir = host.crash();
     let restarted = test_app().in_dir(&dir).start();
-    assert_eq!(
-        restarted.get("/guest/count?db=alpha").body,
-        "first,second,third"
-    );
+    assert_eq!(restarted.get("/guest/count?db=alpha").body, "first,second,third");
 }
 
 #[test]
 fn variables_come_from_manifest_defaults_and_the_environment() {
     let host = start();
-    assert_eq!(
-        host.get("/guest/var?name=greeting").body,
-        "hello from the manifest"
-    );
+    assert_eq!(host.get("/guest/var?name=greeting").body, "hello from the manifest");
     assert_eq!(host.get("/guest/var?name=token").body, "Bearer t0ken");
     // Only the component's own variables exist for it, not the application's.
-    assert_eq!(
-        host.get("/guest/var?name=secret_token").body,
-        "Error::Undefined(\"secret_token\")"
-    );
+    assert_eq!(host.get("/guest/var?name=secret_token").body, "Error::Undefined(\"secret_token\")");
     let hidden = host.get("/hidden/var?name=greeting");
     assert_eq!(hidden.status, 404);
     assert_eq!(hidden.errors(), ["no route for /hidden/var"]);
-    assert_eq!(
-        host.get("/denied/var?name=greeting").body,
-        "Error::Undefined(\"greeting\")"
-    );
+    assert_eq!(host.get("/denied/var?name=greeting").body, "Error::Undefined(\"greeting\")");
 
-    let overridden = test_app()
-        .env("SPIN_VARIABLE_GREETING", "hello from the environment")
-        .start();
-    assert_eq!(
-        overridden.get("/guest/var?name=greeting").body,
-        "hello from the environment"
-    );
+    let overridden = test_app().env("SPIN_VARIABLE_GREETING", "hello from the environment").start();
+    assert_eq!(overridden.get("/guest/var?name=greeting").body, "hello from the environment");
 }
 
 #[test]
 fn request_bodies_over_the_limit_get_413() {
-    let host = test_app()
-        .arg("--max-request-body-bytes")
-        .arg("1024")
-        .start();
+    let host = test_app().arg("--max-request-body-bytes").arg("1024").start();
     let small = host.post("/guest/echo", "text/plain", &[b'x'; 1000]);
     assert_eq!((small.status, small.body.as_str()), (200, "1000 bytes"));
     let large = host.post("/guest/echo", "text/plain", &[b'x'; 4096]);
@@ -267,15 +209,8 @@ fn request_bodies_over_the_limit_get_413() {
             .unwrap(),
     );
     assert_eq!(chunked.status, 413);
-    assert_eq!(
-        chunked.errors(),
-        ["request body must be at most 1024 bytes"]
-    );
-    assert_eq!(
-        host.get("/guest/hello").body,
-        "hello",
-        "the host keeps serving"
-    );
+    assert_eq!(chunked.errors(), ["request body must be at most 1024 bytes"]);
+    assert_eq!(host.get("/guest/hello").body, "hello", "the host keeps serving");
 }
 
 #[test]
@@ -285,28 +220,15 @@ fn a_trapping_guest_gets_500_and_the_next_request_is_served() {
     assert_eq!(trapped.status, 500);
     assert_eq!(trapped.errors(), ["the component failed"]);
     assert_eq!(host.get("/guest/hello").body, "hello");
-    assert!(
-        host.wait_for_log("the test guest traps on purpose"),
-        "guest stderr is forwarded"
-    );
-    assert!(
-        host.wait_for_log("GET /guest/trap guest 500"),
-        "{}",
-        host.logs()
-    );
+    assert!(host.wait_for_log("the test guest traps on purpose"), "guest stderr is forwarded");
+    assert!(host.wait_for_log("GET /guest/trap guest 500"), "{}", host.logs());
 }
 
 #[test]
 fn a_guest_over_its_memory_cap_fails_alone() {
-    let host = test_app()
-        .arg("--max-instance-memory-mib")
-        .arg("32")
-        .start();
+    let host = test_app().arg("--max-instance-memory-mib").arg("32").start();
     let within = host.get("/guest/grow?mib=8");
-    assert_eq!(
-        (within.status, within.body.as_str()),
-        (200, "allocated 8388608 bytes")
-    );
+    assert_eq!((within.status, within.body.as_str()), (200, "allocated 8388608 bytes"));
     let over = host.get("/guest/grow?mib=64");
     assert_eq!(over.status, 500);
     assert_eq!(over.errors(), ["the component failed"]);
@@ -354,10 +276,7 @@ fn requests_past_the_concurrency_limit_wait_their_turn_then_get_503() {
         assert_eq!(second.join().unwrap().status, 504);
     });
     let took = started.elapsed();
-    assert!(
-        took >= Duration::from_millis(3900),
-        "the second ran after the first: {took:?}"
-    );
+    assert!(took >= Duration::from_millis(3900), "the second ran after the first: {took:?}");
     assert_eq!(host.get("/guest/hello").body, "hello");
 }
 
@@ -367,27 +286,17 @@ fn instances_are_reused_unless_told_otherwise() {
     let counts: Vec<String> = (0..3).map(|_| reused.get("/guest/counter").body).collect();
     assert_eq!(counts, ["1", "2", "3"], "one instance served all three");
 
-    let fresh = test_app()
-        .arg("--max-instance-reuse-count")
-        .arg("1")
-        .start();
+    let fresh = test_app().arg("--max-instance-reuse-count").arg("1").start();
     let counts: Vec<String> = (0..3).map(|_| fresh.get("/guest/counter").body).collect();
     assert_eq!(counts, ["1", "1", "1"], "a fresh instance per request");
 }
 
 #[test]
 fn idle_instances_are_dropped() {
-    let host = test_app()
-        .arg("--idle-instance-timeout")
-        .arg("100ms")
-        .start();
+    let host = test_app().arg("--idle-instance-timeout").arg("100ms").start();
     assert_eq!(host.get("/guest/counter").body, "1");
     std::thread::sleep(Duration::from_millis(600));
-    assert_eq!(
-        host.get("/guest/counter").body,
-        "1",
-        "a new instance after the idle time"
-    );
+    assert_eq!(host.get("/guest/counter").body, "1", "a new instance after the idle time");
 }
 
 #[test]
@@ -397,14 +306,8 @@ fn guest_output_is_logged_with_the_component_id() {
     assert!(host.wait_for_log("a line on stdout"), "{}", host.logs());
     assert!(host.wait_for_log("a line on stderr"), "{}", host.logs());
     let logs = host.logs();
-    let line = logs
-        .lines()
-        .find(|l| l.contains("a line on stderr"))
-        .unwrap();
-    assert!(
-        line.contains("component=guest") && line.contains("stderr"),
-        "{line}"
-    );
+    let line = logs.lines().find(|l| l.contains("a line on stderr")).unwrap();
+    assert!(line.contains("component=guest") && line.contains("stderr"), "{line}");
 }
 
 #[test]
@@ -427,18 +330,12 @@ fn start_up_failures_say_what_to_fix() {
     // A database label no runtime config provides.
     let dir = support::fresh_dir();
     let only_beta = dir.join("runtime.toml");
-    std::fs::write(
-        &only_beta,
-        "[sqlite_database.beta]\ntype = \"spin\"\npath = \"beta.db\"\n",
-    )
-    .unwrap();
+    std::fs::write(&only_beta, "[sqlite_database.beta]\ntype = \"spin\"\npath = \"beta.db\"\n")
+        .unwrap();
     let mut options = test_app();
     options.runtime_config = Some(only_beta);
     let (_, stderr) = options.fail_to_start();
-    assert!(
-        stderr.contains("`alpha`") && stderr.contains("[sqlite_database.alpha]"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("`alpha`") && stderr.contains("[sqlite_database.alpha]"), "{stderr}");
 
     // A component that was never built, and a manifest with a mistake.
     let dir = support::fresh_dir();
@@ -450,11 +347,7 @@ fn start_up_failures_say_what_to_fix() {
     let (_, stderr) = options.fail_to_start();
     assert!(stderr.contains("fn-host build"), "{stderr}");
 
-    std::fs::write(
-        &broken,
-        text.replace("route = \"/exact\"", "route = \"exact\""),
-    )
-    .unwrap();
+    std::fs::write(&broken, text.replace("route = \"/exact\"", "route = \"exact\"")).unwrap();
     let mut options = test_app();
     options.manifest = broken.clone();
     let (_, stderr) = options.fail_to_start();
@@ -474,10 +367,7 @@ fn compiled_components_are_cached_across_restarts() {
             .unwrap()
             .map(|entry| {
                 let entry = entry.unwrap();
-                (
-                    entry.file_name(),
-                    entry.metadata().unwrap().modified().unwrap(),
-                )
+                (entry.file_name(), entry.metadata().unwrap().modified().unwrap())
             })
             .collect::<Vec<_>>()
     };
@@ -492,9 +382,5 @@ fn compiled_components_are_cached_across_restarts() {
     assert_eq!(first.len(), 1);
     let second = with_cache();
     assert_eq!(second.get("/guest/hello").body, "hello");
-    assert_eq!(
-        cached(),
-        first,
-        "the restart read the cache instead of compiling again"
-    );
+    assert_eq!(cached(), first, "the restart read the cache instead of compiling again");
 }

@@ -36,10 +36,7 @@ impl App {
     /// The app, sharing the machine with the other tests that measure latency.
     fn start(args: &[&str]) -> App {
         let sharing = MACHINE.read().unwrap_or_else(PoisonError::into_inner);
-        App {
-            _sharing: Some(sharing),
-            ..App::launch(args)
-        }
+        App { _sharing: Some(sharing), ..App::launch(args) }
     }
 
     /// The app, for a test that holds the machine to itself ([`MACHINE`]).
@@ -51,11 +48,7 @@ impl App {
         let created = host.post_form("/users", "name=Probe");
         assert_eq!(created.status, 200, "{}", created.body);
         let user_path = format!("/users/{}", created.json()["user"]["id"]);
-        App {
-            host,
-            user_path,
-            _sharing: None,
-        }
+        App { host, user_path, _sharing: None }
     }
 
     /// Stops the app, runs `change` on its working directory, and starts it again there.
@@ -157,19 +150,10 @@ impl App {
             slowest(&self.user_path),
         );
         assert!(peak < MAX_RSS_MB, "{name}: host RSS reached {peak} MB");
-        assert!(
-            probes.len() >= 2,
-            "{name}: the attack ended before any probe"
-        );
+        assert!(probes.len() >= 2, "{name}: the attack ended before any probe");
         for (path, reply, took) in &probes {
-            assert_eq!(
-                reply.status, 200,
-                "{name}: {path} during the attack: {reply:?}"
-            );
-            assert!(
-                *took < MAX_LATENCY,
-                "{name}: {path} took {took:?} during the attack"
-            );
+            assert_eq!(reply.status, 200, "{name}: {path} during the attack: {reply:?}");
+            assert!(*took < MAX_LATENCY, "{name}: {path} took {took:?} during the attack");
         }
         let user = probes
             .iter()
@@ -189,9 +173,7 @@ fn warm_compile_cache() {
 
 /// The next reply on `stream`, a connection that stays open (10 s at most).
 fn next_reply(stream: &TcpStream) -> Reply {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     read_reply(&mut BufReader::new(stream)).expect("a reply")
 }
 
@@ -204,9 +186,7 @@ fn last_reply(stream: &TcpStream) -> Reply {
 
 /// Whether the server closed `stream` (within 10 s) without sending anything more.
 fn closed(mut stream: &TcpStream) -> bool {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     matches!(stream.read(&mut [0u8; 1]), Ok(0))
 }
 
@@ -260,9 +240,8 @@ fn bodies_that_never_finish_get_408_at_the_deadline_and_the_connection_closes() 
     let app = App::start(&["--request-body-timeout", "2s"]);
     let started = Instant::now();
     let attackers = app.unfinished_bodies(ATTACKERS);
-    let (replies, _) = app.under_attack("unfinished bodies", || {
-        attackers.iter().map(last_reply).collect::<Vec<_>>()
-    });
+    let (replies, _) = app
+        .under_attack("unfinished bodies", || attackers.iter().map(last_reply).collect::<Vec<_>>());
     let took = started.elapsed();
     // The host answered and closed every connection.
     for reply in &replies {
@@ -273,10 +252,7 @@ fn bodies_that_never_finish_get_408_at_the_deadline_and_the_connection_closes() 
             r#"{"result":false,"errors":["the request body did not arrive within 2s"]}"#
         );
     }
-    assert!(
-        took >= Duration::from_secs(2) && took < Duration::from_secs(6),
-        "408 after {took:?}"
-    );
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(6), "408 after {took:?}");
     app.assert_serves_normally();
 }
 
@@ -309,10 +285,7 @@ fn idle_connections_and_slow_heads_past_the_limit_cannot_lock_clients_out() {
             matches!(read, Err(error) if error.kind() == std::io::ErrorKind::WouldBlock)
         })
         .count();
-    println!(
-        "idle connections: {still_open} of {} still open",
-        attackers.len()
-    );
+    println!("idle connections: {still_open} of {} still open", attackers.len());
     assert!(still_open <= LIMIT, "{still_open} idle connections open");
     drop(attackers);
     app.assert_serves_normally();
@@ -321,12 +294,8 @@ fn idle_connections_and_slow_heads_past_the_limit_cannot_lock_clients_out() {
 #[test]
 fn at_the_limit_with_every_connection_busy_health_still_answers() {
     const LIMIT: usize = 5;
-    let app = App::start(&[
-        "--max-connections",
-        &LIMIT.to_string(),
-        "--request-body-timeout",
-        "3s",
-    ]);
+    let app =
+        App::start(&["--max-connections", &LIMIT.to_string(), "--request-body-timeout", "3s"]);
     // Every slot busy with a request whose body never comes.
     let busy = app.unfinished_bodies(LIMIT);
     std::thread::sleep(Duration::from_millis(200));
@@ -352,11 +321,7 @@ fn at_the_limit_with_every_connection_busy_health_still_answers() {
 fn a_connection_idle_past_the_keep_alive_timeout_is_closed() {
     let app = App::start(&["--keep-alive-timeout", "1s"]);
     let mut stream = app.connect();
-    write!(
-        stream,
-        "GET /.well-known/spin/health HTTP/1.1\r\nHost: client\r\n\r\n"
-    )
-    .unwrap();
+    write!(stream, "GET /.well-known/spin/health HTTP/1.1\r\nHost: client\r\n\r\n").unwrap();
     assert_eq!(next_reply(&stream).status, 200);
     let idle = Instant::now();
     // Kept open for the next request...
@@ -408,15 +373,8 @@ fn a_flood_of_deep_pages_on_one_database_leaves_the_others_fast() {
         app.user_path,
         user[user.len() / 2]
     );
-    assert!(
-        answered.load(Ordering::Relaxed) > 0,
-        "no deep page was answered"
-    );
-    assert!(
-        p99 < Duration::from_millis(50),
-        "GET {} p99 {p99:?}",
-        app.user_path
-    );
+    assert!(answered.load(Ordering::Relaxed) > 0, "no deep page was answered");
+    assert!(p99 < Duration::from_millis(50), "GET {} p99 {p99:?}", app.user_path);
     let first = app.host.get("/public-api/listings?page_size=10");
     assert_eq!(first.status, 200, "{}", first.body);
     assert_eq!(support::ids(&first.json()["listings"]).len(), 10);
@@ -484,10 +442,7 @@ fn a_thousand_concurrent_clients_of_the_public_api_are_all_answered_in_bounded_m
         failures.len(),
         &failures[..3.min(failures.len())]
     );
-    assert!(
-        answered.load(Ordering::Relaxed) > CLIENTS,
-        "too few answered"
-    );
+    assert!(answered.load(Ordering::Relaxed) > CLIENTS, "too few answered");
     assert!(peak < MAX_RSS_UNDER_LOAD_MB, "RSS peak {peak} MB");
     app.assert_serves_normally();
 }

@@ -26,14 +26,8 @@ fn spin_headers_sent_by_a_client_never_reach_the_guest() {
     assert_eq!(reply.status, 200);
     let port = host.url.rsplit(':').next().unwrap();
     let seen: Vec<&str> = reply.body.lines().collect();
-    let client_addr = seen
-        .iter()
-        .find(|line| line.starts_with("spin-client-addr: "))
-        .unwrap();
-    assert!(
-        client_addr.starts_with("spin-client-addr: 127.0.0.1:"),
-        "{client_addr}"
-    );
+    let client_addr = seen.iter().find(|line| line.starts_with("spin-client-addr: ")).unwrap();
+    assert!(client_addr.starts_with("spin-client-addr: 127.0.0.1:"), "{client_addr}");
     assert_eq!(
         seen.iter()
             .filter(|line| !line.starts_with("spin-client-addr: "))
@@ -63,11 +57,7 @@ fn component_host_names_match_in_any_case_and_with_a_trailing_dot() {
         "http://hidden.spin.internal./hello",
     ] {
         let reply = host.get(&format!("/guest/fetch?url={url}"));
-        assert_eq!(
-            (reply.status, reply.body.as_str()),
-            (200, "200 hello"),
-            "{url}"
-        );
+        assert_eq!((reply.status, reply.body.as_str()), (200, "200 hello"), "{url}");
     }
 }
 
@@ -77,34 +67,19 @@ fn urls_with_userinfo_are_refused_and_their_credentials_not_logged() {
     // `guest` may reach http://hidden.spin.internal, but not with credentials in the URL: this
     // host refuses a user name...
     let reply = host.get("/guest/fetch?url=http://user@hidden.spin.internal/hello");
-    assert_eq!(
-        (reply.status, reply.body.as_str()),
-        (502, "ErrorCode::HttpRequestDenied")
-    );
-    assert!(
-        host.wait_for_log("outbound request denied: the URL has userinfo"),
-        "{}",
-        host.logs()
-    );
+    assert_eq!((reply.status, reply.body.as_str()), (502, "ErrorCode::HttpRequestDenied"));
+    assert!(host.wait_for_log("outbound request denied: the URL has userinfo"), "{}", host.logs());
     // ...and wasmtime's `wasi:http` already refuses `user:password@` as an authority.
     let reply = host.get("/guest/fetch?url=http://user:s3cret@hidden.spin.internal/hello");
-    assert_eq!(
-        (reply.status, reply.body.as_str()),
-        (502, "ErrorCode::HttpRequestUriInvalid")
-    );
+    assert_eq!((reply.status, reply.body.as_str()), (502, "ErrorCode::HttpRequestUriInvalid"));
     assert!(!host.logs().contains("s3cret"), "{}", host.logs());
-    assert!(
-        !host.logs().contains("GET /hello hidden"),
-        "hidden was called"
-    );
+    assert!(!host.logs().contains("GET /hello hidden"), "hidden was called");
 }
 
 /// The one compiled file of the test app in `cache`.
 fn cached_file(cache: &std::path::Path) -> std::path::PathBuf {
-    let files: Vec<_> = std::fs::read_dir(cache)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .collect();
+    let files: Vec<_> =
+        std::fs::read_dir(cache).unwrap().map(|entry| entry.unwrap().path()).collect();
     assert_eq!(files.len(), 1, "{files:?}");
     files[0].clone()
 }
@@ -133,10 +108,7 @@ fn a_planted_or_damaged_compiled_component_is_compiled_again_not_run() {
     ] {
         std::fs::write(&compiled, planted).unwrap();
         let host = with_cache();
-        let logged = format!(
-            "guest.wasm: the cached copy {} {problem}",
-            compiled.display()
-        );
+        let logged = format!("guest.wasm: the cached copy {} {problem}", compiled.display());
         assert!(host.wait_for_log(&logged), "{}", host.logs());
         assert!(host.logs().contains("WARN recompiling "), "{}", host.logs());
         assert_eq!(host.get("/guest/hello").body, "hello");

@@ -60,10 +60,7 @@ fn a_guest_sees_on_libsql_what_it_sees_on_a_local_file() {
         } else if file.starts_with("INSERT") {
             rowid_lags = false;
         }
-        match (
-            file.split_once(" => error "),
-            libsql.split_once(" => error "),
-        ) {
+        match (file.split_once(" => error "), libsql.split_once(" => error ")) {
             // The messages differ (the libSQL one names the server); both say what is wrong.
             (Some((_, file_error)), Some((_, libsql_error))) => {
                 for error in [file_error, libsql_error] {
@@ -111,16 +108,10 @@ fn an_unreachable_libsql_server_is_an_error_and_the_host_keeps_serving() {
     let host = on_libsql(&url).start();
     let started = Instant::now();
     let reply = host.get("/guest/put?db=alpha&value=x");
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     assert_eq!(reply.status, 500, "{}", reply.body);
     assert!(
-        reply
-            .body
-            .starts_with("Error::Io(\"libSQL server http://127.0.0.1:")
+        reply.body.starts_with("Error::Io(\"libSQL server http://127.0.0.1:")
             && reply.body.contains("Connection refused"),
         "{}",
         reply.body
@@ -138,12 +129,7 @@ fn a_silent_libsql_server_is_cut_off_at_the_deadline() {
     let reply = host.get("/guest/put?db=alpha&value=x");
     let took = started.elapsed();
     assert!(took < Duration::from_secs(4), "took {took:?}");
-    assert!(
-        reply.status == 500 || reply.status == 504,
-        "{} {}",
-        reply.status,
-        reply.body
-    );
+    assert!(reply.status == 500 || reply.status == 504, "{} {}", reply.status, reply.body);
     assert_eq!(host.get("/guest/hello").body, "hello");
     drop(silent);
 }
@@ -176,10 +162,7 @@ fn pooled_connections_outlive_the_servers_stream_expiry_and_concurrent_writers_a
                     })
                 })
                 .collect();
-            clients
-                .into_iter()
-                .flat_map(|client| client.join().unwrap())
-                .collect()
+            clients.into_iter().flat_map(|client| client.join().unwrap()).collect()
         });
         assert!(failures.is_empty(), "{round}: {failures:?}");
     };
@@ -197,17 +180,13 @@ fn pooled_connections_outlive_the_servers_stream_expiry_and_concurrent_writers_a
 fn on_libsql(url: &str) -> HostOptions {
     let dir = fresh_dir();
     let app = test_app();
-    let config_path = app
-        .runtime_config
-        .clone()
-        .expect("the test app's runtime config");
+    let config_path = app.runtime_config.clone().expect("the test app's runtime config");
     let mut config: toml::Table = std::fs::read_to_string(&config_path)
         .expect("read the test app's runtime config")
         .parse()
         .expect("a runtime config");
-    let alpha: toml::Table = format!("type = \"libsql\"\nurl = \"{url}\"\ntoken = \"unused\"")
-        .parse()
-        .unwrap();
+    let alpha: toml::Table =
+        format!("type = \"libsql\"\nurl = \"{url}\"\ntoken = \"unused\"").parse().unwrap();
     config["sqlite_database"]["alpha"] = alpha.into();
     let runtime_config = dir.join("runtime.toml");
     std::fs::write(&runtime_config, config.to_string()).expect("write runtime config");

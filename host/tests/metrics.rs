@@ -7,10 +7,7 @@ use support::{Client, repo_app};
 
 #[test]
 fn metrics_count_requests_instances_and_statements() {
-    let host = repo_app()
-        .arg("--metrics-listen")
-        .arg("127.0.0.1:0")
-        .start();
+    let host = repo_app().arg("--metrics-listen").arg("127.0.0.1:0").start();
     let metrics_url = host
         .logs()
         .lines()
@@ -43,24 +40,10 @@ fn metrics_count_requests_instances_and_statements() {
             .unwrap_or_else(|| panic!("no {series} in\n{}", scraped.body))
     };
     let users = r#"component="users-fn",route="/users/...""#;
-    assert_eq!(
-        value(&format!("fn_host_requests_total{{{users},status=\"200\"}}")),
-        4.0
-    );
-    assert_eq!(
-        value(&format!("fn_host_requests_total{{{users},status=\"404\"}}")),
-        1.0
-    );
-    assert_eq!(
-        value(r#"fn_host_requests_total{component="-",route="-",status="404"}"#),
-        1.0
-    );
-    assert_eq!(
-        value(&format!(
-            "fn_host_request_duration_seconds_count{{{users}}}"
-        )),
-        5.0
-    );
+    assert_eq!(value(&format!("fn_host_requests_total{{{users},status=\"200\"}}")), 4.0);
+    assert_eq!(value(&format!("fn_host_requests_total{{{users},status=\"404\"}}")), 1.0);
+    assert_eq!(value(r#"fn_host_requests_total{component="-",route="-",status="404"}"#), 1.0);
+    assert_eq!(value(&format!("fn_host_request_duration_seconds_count{{{users}}}")), 5.0);
     assert!(value(r#"fn_host_instances_created_total{component="users-fn"}"#) >= 1.0);
     assert!(value(r#"fn_host_instances_alive{component="users-fn"}"#) >= 1.0);
     // The insert (and the schema's statements) went through the writer, in group commits.

@@ -46,10 +46,7 @@ fn process_durability_loses_acknowledged_writes_in_a_power_cut() {
         eprintln!("--sqlite-durability process, round {round}: {outcome}");
         lost += outcome.lost();
     }
-    assert!(
-        lost > 0,
-        "no loss even without syncing: the power cut did not happen"
-    );
+    assert!(lost > 0, "no loss even without syncing: the power cut did not happen");
 }
 
 /// What one round found.
@@ -98,10 +95,7 @@ fn power_cut_round(lazyfs: &Path, args: &[&str]) -> Outcome {
     let host = start();
     // A first user, so listings have someone to belong to from the start.
     let first = create_user(&host.url, "first").expect("create the first user");
-    let acknowledged = Arc::new(Mutex::new(Outcome {
-        users: vec![first],
-        ..Outcome::default()
-    }));
+    let acknowledged = Arc::new(Mutex::new(Outcome { users: vec![first], ..Outcome::default() }));
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..WRITERS)
         .map(|writer| {
@@ -122,18 +116,9 @@ fn power_cut_round(lazyfs: &Path, args: &[&str]) -> Outcome {
     let mut outcome = std::mem::take(&mut *acknowledged.lock().unwrap());
     let users: BTreeSet<i64> = stored_users(&host, &outcome.users);
     let listings: BTreeSet<i64> = stored_listings(&host);
-    outcome.lost_users = outcome
-        .users
-        .iter()
-        .filter(|id| !users.contains(id))
-        .copied()
-        .collect();
-    outcome.lost_listings = outcome
-        .listings
-        .iter()
-        .filter(|id| !listings.contains(id))
-        .copied()
-        .collect();
+    outcome.lost_users = outcome.users.iter().filter(|id| !users.contains(id)).copied().collect();
+    outcome.lost_listings =
+        outcome.listings.iter().filter(|id| !listings.contains(id)).copied().collect();
     drop(host);
     drop(mount);
     let _ = std::fs::remove_dir_all(&dir);
@@ -248,11 +233,8 @@ impl LazyFs {
         for path in [&mount_point, &root] {
             std::fs::create_dir_all(path).expect("create LazyFS dirs");
         }
-        let (fifo, log, config) = (
-            dir.join("faults.fifo"),
-            dir.join("lazyfs.log"),
-            dir.join("lazyfs.toml"),
-        );
+        let (fifo, log, config) =
+            (dir.join("faults.fifo"), dir.join("lazyfs.log"), dir.join("lazyfs.toml"));
         std::fs::write(
             &config,
             format!(
@@ -276,20 +258,10 @@ impl LazyFs {
             .stdin(Stdio::null())
             .spawn()
             .expect("start LazyFS");
-        let mount = LazyFs {
-            data: mount_point.join("data"),
-            mount_point,
-            fifo,
-            log,
-            process,
-        };
+        let mount = LazyFs { data: mount_point.join("data"), mount_point, fifo, log, process };
         let deadline = Instant::now() + Duration::from_secs(30);
         while !(mount.is_mounted() && mount.fifo.exists()) {
-            assert!(
-                Instant::now() < deadline,
-                "LazyFS did not mount:\n{}",
-                mount.log_text()
-            );
+            assert!(Instant::now() < deadline, "LazyFS did not mount:\n{}", mount.log_text());
             std::thread::sleep(Duration::from_millis(50));
         }
         std::fs::create_dir_all(&mount.data).expect("create the data dir on LazyFS");
@@ -299,9 +271,7 @@ impl LazyFs {
     fn is_mounted(&self) -> bool {
         let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
         let point = format!(" {} ", self.mount_point.display());
-        mounts
-            .lines()
-            .any(|line| line.contains(&point) && line.contains("lazyfs"))
+        mounts.lines().any(|line| line.contains(&point) && line.contains("lazyfs"))
     }
 
     fn log_text(&self) -> String {
@@ -331,10 +301,7 @@ impl LazyFs {
 
 impl Drop for LazyFs {
     fn drop(&mut self) {
-        let _ = Command::new("fusermount3")
-            .arg("-u")
-            .arg(&self.mount_point)
-            .status();
+        let _ = Command::new("fusermount3").arg("-u").arg(&self.mount_point).status();
         let _ = self.process.kill();
         let _ = self.process.wait();
     }

@@ -7,12 +7,8 @@ use support::{Client, fresh_dir, test_app};
 
 #[test]
 fn env_flags_reach_every_component_over_the_manifest_environment() {
-    let host = test_app()
-        .arg("-e")
-        .arg("OVERRIDDEN=command line")
-        .arg("--env")
-        .arg("NEW=a=b")
-        .start();
+    let host =
+        test_app().arg("-e").arg("OVERRIDDEN=command line").arg("--env").arg("NEW=a=b").start();
     let env = |name: &str| host.get(&format!("/guest/env?name={name}")).body;
     assert_eq!(env("OVERRIDDEN"), "command line");
     assert_eq!(env("FROM_MANIFEST"), "manifest");
@@ -69,11 +65,8 @@ fn sqlite_flags_run_statements_and_files_before_serving() {
 #[test]
 fn a_failing_sqlite_flag_stops_the_start_naming_the_statement() {
     let dir = fresh_dir();
-    std::fs::write(
-        dir.join("bad.sql"),
-        "CREATE TABLE t (x);\nINSERT INTO nowhere VALUES (1);\n",
-    )
-    .unwrap();
+    std::fs::write(dir.join("bad.sql"), "CREATE TABLE t (x);\nINSERT INTO nowhere VALUES (1);\n")
+        .unwrap();
     for (argument, messages) in [
         (
             "INSERT INTO nowhere VALUES (1)",
@@ -90,20 +83,10 @@ fn a_failing_sqlite_flag_stops_the_start_naming_the_statement() {
                 "no such table: nowhere",
             ],
         ),
-        (
-            "@absent.sql",
-            vec!["could not read file 'absent.sql' containing sql statements"],
-        ),
-        (
-            "@bad.sql:nope",
-            vec!["a registered database named 'nope' was expected but not found"],
-        ),
+        ("@absent.sql", vec!["could not read file 'absent.sql' containing sql statements"]),
+        ("@bad.sql:nope", vec!["a registered database named 'nope' was expected but not found"]),
     ] {
-        let (code, stderr) = test_app()
-            .in_dir(&dir)
-            .arg("--sqlite")
-            .arg(argument)
-            .fail_to_start();
+        let (code, stderr) = test_app().in_dir(&dir).arg("--sqlite").arg(argument).fail_to_start();
         assert_eq!(code, Some(1), "{argument}: {stderr}");
         for message in messages {
             assert!(stderr.contains(message), "{argument}: {stderr}");
@@ -111,10 +94,7 @@ fn a_failing_sqlite_flag_stops_the_start_naming_the_statement() {
     }
     let (code, stderr) = test_app().arg("--sqlite").arg("@:alpha").fail_to_start();
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(
-        stderr.contains("file path is empty in the '@:alpha' sqlite statement"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("file path is empty in the '@:alpha' sqlite statement"), "{stderr}");
 }
 
 #[test]
@@ -122,16 +102,9 @@ fn quiet_silences_what_components_print() {
     let host = test_app().arg("--quiet").start();
     assert_eq!(host.get("/guest/log").body, "logged");
     // The host's own log goes on; the guest's lines would come before its request's line.
-    assert!(
-        host.wait_for_log("GET /guest/log guest 200"),
-        "{}",
-        host.logs()
-    );
+    assert!(host.wait_for_log("GET /guest/log guest 200"), "{}", host.logs());
     let logs = host.logs();
-    assert!(
-        !logs.contains("a line on stdout") && !logs.contains("a line on stderr"),
-        "{logs}"
-    );
+    assert!(!logs.contains("a line on stdout") && !logs.contains("a line on stderr"), "{logs}");
 }
 
 #[test]
@@ -142,11 +115,7 @@ fn spin_flags_this_host_does_not_have_are_named() {
             vec!["--disable-pooling"],
             "`--disable-pooling` is a flag of `spin up` that fn-host does not support",
         ),
-        (
-            "up",
-            vec!["-k"],
-            "`--insecure` is a flag of `spin up` that fn-host does not support",
-        ),
+        ("up", vec!["-k"], "`--insecure` is a flag of `spin up` that fn-host does not support"),
         (
             "up",
             vec!["--max-instance-memory=1000000"],
@@ -167,10 +136,7 @@ fn spin_flags_this_host_does_not_have_are_named() {
         let (code, stderr) = options.fail_to_start();
         assert_eq!(code, Some(2), "{flags:?}: {stderr}");
         assert!(stderr.contains(message), "{flags:?}: {stderr}");
-        assert!(
-            stderr.contains(&format!("Usage: fn-host {subcommand}")),
-            "{stderr}"
-        );
+        assert!(stderr.contains(&format!("Usage: fn-host {subcommand}")), "{stderr}");
     }
     // Anything else is clap's usual error.
     let (code, stderr) = test_app().arg("--bogus").fail_to_start();

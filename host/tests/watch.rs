@@ -73,10 +73,7 @@ debug = "line-tables-only"
         .unwrap();
         std::fs::copy(repo_root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
         let target = repo_root().join("target");
-        let wasm = target.join(format!(
-            "wasm32-wasip2/release/{}.wasm",
-            package.replace('-', "_")
-        ));
+        let wasm = target.join(format!("wasm32-wasip2/release/{}.wasm", package.replace('-', "_")));
         let manifest = dir.join("spin.toml");
         std::fs::write(
             &manifest,
@@ -105,14 +102,7 @@ environment = {{ CARGO_TARGET_DIR = "{}" }}
         app.write_source("v1");
         // Cargo would take the build of an earlier run, from another directory, for this one.
         let cleaned = std::process::Command::new("cargo")
-            .args([
-                "clean",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--offline",
-                "-p",
-            ])
+            .args(["clean", "--release", "--target", "wasm32-wasip2", "--offline", "-p"])
             .arg(&package)
             .env("CARGO_TARGET_DIR", &target)
             .current_dir(&app.dir)
@@ -197,33 +187,18 @@ fn edits_are_served_without_failing_a_request_and_a_broken_edit_keeps_the_old_ve
             replies
         });
         app.write_source("v2");
-        eventually("v2 is served", &host, || {
-            host.get("/app/version").body == "v2"
-        });
+        eventually("v2 is served", &host, || host.get("/app/version").body == "v2");
         swapped.store(true, Ordering::Relaxed);
         client.join().unwrap()
     });
-    let first_v2 = replies
-        .iter()
-        .position(|reply| matches!(reply, Ok((200, body)) if body == "v2"));
+    let first_v2 =
+        replies.iter().position(|reply| matches!(reply, Ok((200, body)) if body == "v2"));
     for (n, reply) in replies.iter().enumerate() {
-        let expected = if first_v2.is_some_and(|first| n >= first) {
-            "v2"
-        } else {
-            "v1"
-        };
-        assert_eq!(
-            reply,
-            &Ok((200, expected.to_string())),
-            "request {n} of {}",
-            replies.len()
-        );
+        let expected = if first_v2.is_some_and(|first| n >= first) { "v2" } else { "v1" };
+        assert_eq!(reply, &Ok((200, expected.to_string())), "request {n} of {}", replies.len());
     }
     // Its head came before the swap: it is answered by the version it started on.
-    assert_eq!(
-        across_the_swap.finish(),
-        ("HTTP/1.0 200 OK".to_string(), "v1 5 bytes".to_string())
-    );
+    assert_eq!(across_the_swap.finish(), ("HTTP/1.0 200 OK".to_string(), "v1 5 bytes".to_string()));
     println!("{} requests across the swap, all answered", replies.len());
 
     // A broken edit: the compiler's error is printed, and v2 goes on serving.
@@ -236,9 +211,7 @@ fn edits_are_served_without_failing_a_request_and_a_broken_edit_keeps_the_old_ve
     assert_eq!(host.get("/app/version").body, "v2");
     // Fixed, it is built again and served.
     app.write_source("v3");
-    eventually("v3 is served", &host, || {
-        host.get("/app/version").body == "v3"
-    });
+    eventually("v3 is served", &host, || host.get("/app/version").body == "v3");
     println!("took {:.1?}", started.elapsed());
 }
 
@@ -251,15 +224,8 @@ fn a_manifest_change_reloads_the_routes() {
     let with_route =
         format!("{manifest}\n[[trigger.http]]\nroute = \"/extra/...\"\ncomponent = \"app\"\n");
     std::fs::write(&app.manifest, &with_route).unwrap();
-    eventually("the new route is served", &host, || {
-        host.get("/extra/x").body == "v1"
-    });
-    assert!(
-        host.logs()
-            .contains("Reloaded after changes to the manifest"),
-        "{}",
-        host.logs()
-    );
+    eventually("the new route is served", &host, || host.get("/extra/x").body == "v1");
+    assert!(host.logs().contains("Reloaded after changes to the manifest"), "{}", host.logs());
 
     // A manifest that does not parse says why and changes nothing.
     std::fs::write(&app.manifest, format!("{with_route}\n[[trigger.http]]\n")).unwrap();

@@ -22,10 +22,7 @@ pub async fn create_listing<B: RequestBody>(
     let body = read_body(request, FORM).await?;
     let new = NewListing::parse(&Params::parse(&body))?;
     let store = Store::open().await.map_err(ApiError::storage)?;
-    let listing = store
-        .insert(&new, key.as_ref())
-        .await
-        .map_err(ApiError::storage)?;
+    let listing = store.insert(&new, key.as_ref()).await.map_err(ApiError::storage)?;
     match key {
         Some(key) if !new.is_stored_as(&listing) => Err(key.reused()),
         _ => Ok(success(&ListingAnswer { listing })),

@@ -35,11 +35,7 @@ const MIGRATIONS: &[&[&str]] = &[
 ];
 
 /// The database label spin.toml grants, and its schema.
-const SCHEMA: Schema = Schema {
-    label: "listings",
-    migrations: MIGRATIONS,
-    migrated: &MIGRATED,
-};
+const SCHEMA: Schema = Schema { label: "listings", migrations: MIGRATIONS, migrated: &MIGRATED };
 
 /// Whether this instance has brought the schema up to date.
 static MIGRATED: AtomicBool = AtomicBool::new(false);
@@ -90,9 +86,7 @@ impl Store {
         let rows = match query.user_id {
             Some(user_id) => {
                 let user_id = Value::Integer(user_id.get());
-                self.0
-                    .rows(NEWEST_OF_USER, [user_id, limit, offset])
-                    .await?
+                self.0.rows(NEWEST_OF_USER, [user_id, limit, offset]).await?
             }
             None => self.0.rows(NEWEST, [limit, offset]).await?,
         };
@@ -109,9 +103,7 @@ impl Store {
             Value::Integer(new.price.get()),
         ];
         let key = key.map(IdempotencyKey::as_str);
-        let row = (self.0)
-            .insert_once(&INSERT, key, now - KEY_KEPT_MICROS, now, fields)
-            .await?;
+        let row = (self.0).insert_once(&INSERT, key, now - KEY_KEPT_MICROS, now, fields).await?;
         listing(&row)
     }
 }
@@ -168,17 +160,11 @@ mod tests {
             error(row(Value::Text("lease".into()), Value::Integer(1))),
             "listing_type must be 'rent' or 'sale'"
         );
-        assert_eq!(
-            error(row(Value::Integer(1), Value::Integer(1))),
-            "column 2 is not text"
-        );
+        assert_eq!(error(row(Value::Integer(1), Value::Integer(1))), "column 2 is not text");
         assert_eq!(
             error(row(Value::Text("rent".into()), Value::Real(1.5))),
             "column 3 is not an integer"
         );
-        assert_eq!(
-            error(RowResult { values: vec![] }),
-            "column 0 is not an integer"
-        );
+        assert_eq!(error(RowResult { values: vec![] }), "column 0 is not an integer");
     }
 }

@@ -22,10 +22,8 @@ fn answer(
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
-    let allow = response
-        .headers()
-        .get(header::ALLOW)
-        .map(|allow| allow.to_str().unwrap().to_owned());
+    let allow =
+        response.headers().get(header::ALLOW).map(|allow| allow.to_str().unwrap().to_owned());
     (response.status(), allow, response.into_body())
 }
 
@@ -37,11 +35,9 @@ fn errors(messages: &[&str]) -> String {
 
 #[test]
 fn other_methods_on_listings_are_405_with_allow() {
-    for (method, uri) in [
-        ("DELETE", "/listings"),
-        ("PUT", "/listings/"),
-        ("PATCH", "/listings?page_size=1"),
-    ] {
+    for (method, uri) in
+        [("DELETE", "/listings"), ("PUT", "/listings/"), ("PATCH", "/listings?page_size=1")]
+    {
         assert_eq!(
             answer(method, uri, None, ""),
             (
@@ -68,12 +64,7 @@ fn other_paths_are_404() {
 #[test]
 fn a_bad_listings_query_is_400_with_every_message() {
     assert_eq!(
-        answer(
-            "GET",
-            "/listings?page_num=0&page_size=101&user_id=abc",
-            None,
-            ""
-        ),
+        answer("GET", "/listings?page_num=0&page_size=101&user_id=abc", None, ""),
         (
             StatusCode::BAD_REQUEST,
             None,
@@ -107,12 +98,7 @@ fn a_new_listing_must_be_a_form() {
 fn a_bad_new_listing_is_400_with_every_message() {
     let form = Some("application/x-www-form-urlencoded");
     assert_eq!(
-        answer(
-            "POST",
-            "/listings",
-            form,
-            "user_id=x&listing_type=flat&price=0"
-        ),
+        answer("POST", "/listings", form, "user_id=x&listing_type=flat&price=0"),
         (
             StatusCode::BAD_REQUEST,
             None,
@@ -126,11 +112,7 @@ fn a_bad_new_listing_is_400_with_every_message() {
     // No Content-Type is taken as a form.
     assert_eq!(
         answer("POST", "/listings", None, "").2,
-        errors(&[
-            "user_id is required",
-            "listing_type is required",
-            "price is required",
-        ])
+        errors(&["user_id is required", "listing_type is required", "price is required",])
     );
 }
 

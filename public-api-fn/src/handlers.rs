@@ -19,14 +19,9 @@ pub async fn list_listings(query: &str) -> Result<JsonResponse, ApiError> {
     let services = Services::configured().await?;
     let listings = services.listings.newest(&query).await?;
     let user_ids = UserIds::of_listings(&listings);
-    let users = if user_ids.is_empty() {
-        Vec::new()
-    } else {
-        services.users.by_ids(&user_ids).await?
-    };
-    Ok(success(&ListingsPage {
-        listings: with_users(&listings, &users),
-    }))
+    let users =
+        if user_ids.is_empty() { Vec::new() } else { services.users.by_ids(&user_ids).await? };
+    Ok(success(&ListingsPage { listings: with_users(&listings, &users) }))
 }
 
 /// `POST /public-api/users` (JSON: `{"name": "..."}`; optional `Idempotency-Key` header,
@@ -53,9 +48,7 @@ pub async fn create_listing<B: RequestBody>(
     let services = Services::configured().await?;
     if !services.users.exists(new.user_id).await? {
         let user_id = new.user_id.get();
-        return Err(ApiError::not_found(format!(
-            "user {user_id} does not exist"
-        )));
+        return Err(ApiError::not_found(format!("user {user_id} does not exist")));
     }
     let created = services.listings.create(&new, key.as_ref()).await?;
     Ok(json(StatusCode::OK, &created))

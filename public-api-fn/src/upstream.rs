@@ -42,10 +42,8 @@ impl Services {
             .ok_or_else(|| misconfigured("upstream_timeout_ms must be a positive integer"))?;
         let listings = Upstream::new("listing service", &variable("listings_url").await?, timeout)?;
         let users = Upstream::new("user service", &variable("users_url").await?, timeout)?;
-        Ok(SERVICES.get_or_init(|| Self {
-            listings: ListingService(listings),
-            users: UserService(users),
-        }))
+        Ok(SERVICES
+            .get_or_init(|| Self { listings: ListingService(listings), users: UserService(users) }))
     }
 }
 
@@ -76,8 +74,7 @@ impl ListingService {
         new: &NewListing,
         key: Option<&IdempotencyKey>,
     ) -> Result<ListingAnswer, ApiError> {
-        self.0
-            .decode(self.0.post("/listings", new.form(), key).await?)
+        self.0.decode(self.0.post("/listings", new.form(), key).await?)
     }
 }
 
@@ -126,11 +123,9 @@ impl Upstream {
         let base_url = base_url.trim().trim_end_matches('/');
         // Checked once here, so the URLs built on it are valid.
         match base_url.parse::<Uri>() {
-            Ok(uri) if uri.scheme().is_some() && uri.authority().is_some() => Ok(Self {
-                name,
-                base_url: base_url.to_owned(),
-                timeout,
-            }),
+            Ok(uri) if uri.scheme().is_some() && uri.authority().is_some() => {
+                Ok(Self { name, base_url: base_url.to_owned(), timeout })
+            }
             _ => Err(misconfigured(format_args!(
                 "the {name} URL {base_url:?} is not an absolute http URL"
             ))),
@@ -138,8 +133,7 @@ impl Upstream {
     }
 
     async fn get(&self, path: &str) -> Result<Answer, ApiError> {
-        self.call(self.request(Method::GET, path), String::new())
-            .await
+        self.call(self.request(Method::GET, path), String::new()).await
     }
 
     /// Posts `form`, with the client's idempotency key if it gave one: a retry through any
@@ -150,9 +144,7 @@ impl Upstream {
         form: String,
         key: Option<&IdempotencyKey>,
     ) -> Result<Answer, ApiError> {
-        let mut request = self
-            .request(Method::POST, path)
-            .header(header::CONTENT_TYPE, FORM);
+        let mut request = self.request(Method::POST, path).header(header::CONTENT_TYPE, FORM);
         if let Some(key) = key {
             request = request.header(IDEMPOTENCY_KEY, key.as_str());
         }
@@ -160,9 +152,7 @@ impl Upstream {
     }
 
     fn request(&self, method: Method, path: &str) -> http::request::Builder {
-        http::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base_url))
+        http::Request::builder().method(method).uri(format!("{}{path}", self.base_url))
     }
 
     /// Calls the service, its whole answer within the timeout.
@@ -174,11 +164,8 @@ impl Upstream {
         let request = request.body(body).map_err(|error| {
             ApiError::internal(format!("invalid {} request: {error}", self.name))
         })?;
-        let exchange = async {
-            api_spin::send(request)
-                .await
-                .map_err(|error| self.unavailable(error))
-        };
+        let exchange =
+            async { api_spin::send(request).await.map_err(|error| self.unavailable(error)) };
         match select(pin!(exchange), pin!(api_spin::sleep(self.timeout))).await {
             Either::Left((answer, _)) => answer,
             Either::Right(_) => Err(ApiError::gateway_timeout(format!(

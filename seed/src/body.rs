@@ -25,9 +25,7 @@ impl Encoding {
 
 /// The body that creates a user called `name`, or why the API would refuse the name.
 pub fn user_body(name: &str, encoding: Encoding) -> Result<String, String> {
-    let user = NewUser {
-        name: UserName::new(name)?,
-    };
+    let user = NewUser { name: UserName::new(name)? };
     match encoding {
         Encoding::Json => json(&user),
         Encoding::Form => Ok(user.form()),
@@ -60,11 +58,8 @@ mod tests {
     use super::*;
     use api_model::ListingType;
 
-    const SALE: ListingSpec = ListingSpec {
-        user_index: 0,
-        listing_type: ListingType::Sale,
-        price: 250_000,
-    };
+    const SALE: ListingSpec =
+        ListingSpec { user_index: 0, listing_type: ListingType::Sale, price: 250_000 };
 
     #[test]
     fn json_bodies() {
@@ -94,10 +89,7 @@ mod tests {
 
     #[test]
     fn what_the_api_would_refuse_is_not_sent() {
-        assert_eq!(
-            user_body(" ", Encoding::Form),
-            Err("name must not be blank".to_owned())
-        );
+        assert_eq!(user_body(" ", Encoding::Form), Err("name must not be blank".to_owned()));
         let free = ListingSpec { price: 0, ..SALE };
         assert_eq!(
             listing_body(UserId::new(1).unwrap(), &free, Encoding::Json),

@@ -29,11 +29,7 @@ impl Client {
             .pool_max_idle_per_host(connections)
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
-        Ok(Client {
-            pool,
-            base,
-            timeout,
-        })
+        Ok(Client { pool, base, timeout })
     }
 
     pub fn base(&self) -> &str {
@@ -83,9 +79,7 @@ impl Client {
         path: &str,
         body: Option<Bytes>,
     ) -> Result<Request<Full<Bytes>>, String> {
-        let mut builder = Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base));
+        let mut builder = Request::builder().method(method).uri(format!("{}{path}", self.base));
         if body.is_some() {
             builder = builder.header(header::CONTENT_TYPE, "application/json");
         }
@@ -97,22 +91,16 @@ impl Client {
 
 /// `http://host:port[/prefix]` without a trailing slash; only plain HTTP is supported.
 fn normalise_base(url: &str) -> Result<String, SeedError> {
-    let invalid = |reason: &str| SeedError::InvalidUrl {
-        url: url.to_string(),
-        reason: reason.to_string(),
-    };
-    let uri: Uri = url
-        .parse()
-        .map_err(|e: http::uri::InvalidUri| invalid(&e.to_string()))?;
+    let invalid =
+        |reason: &str| SeedError::InvalidUrl { url: url.to_string(), reason: reason.to_string() };
+    let uri: Uri = url.parse().map_err(|e: http::uri::InvalidUri| invalid(&e.to_string()))?;
     match uri.scheme_str() {
         Some("http") => {}
         Some("https") => return Err(invalid("https is not supported; use http://")),
         Some(_) => return Err(invalid("only http:// URLs are supported")),
         None => return Err(invalid("give a full URL such as http://127.0.0.1:3000")),
     }
-    let authority = uri
-        .authority()
-        .ok_or_else(|| invalid("the URL has no host"))?;
+    let authority = uri.authority().ok_or_else(|| invalid("the URL has no host"))?;
     if uri.query().is_some() {
         return Err(invalid("the base URL must not have a query"));
     }
@@ -146,10 +134,7 @@ mod tests {
             normalise_base("http://localhost:3000/").ok().as_deref(),
             Some("http://localhost:3000")
         );
-        assert_eq!(
-            normalise_base("http://h:1/app/").ok().as_deref(),
-            Some("http://h:1/app")
-        );
+        assert_eq!(normalise_base("http://h:1/app/").ok().as_deref(), Some("http://h:1/app"));
         assert!(normalise_base("https://h").is_err());
         assert!(normalise_base("127.0.0.1:3000").is_err());
         assert!(normalise_base("http://h/?a=1").is_err());

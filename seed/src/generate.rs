@@ -39,14 +39,9 @@ impl Plan {
         let listings = if users == 0 {
             Vec::new()
         } else {
-            (0..listings)
-                .map(|_| random_listing(&mut rng, users))
-                .collect()
+            (0..listings).map(|_| random_listing(&mut rng, users)).collect()
         };
-        Plan {
-            users: names,
-            listings,
-        }
+        Plan { users: names, listings }
     }
 }
 
@@ -63,11 +58,7 @@ fn random_listing(rng: &mut impl Rng, users: usize) -> ListingSpec {
     } else {
         (ListingType::Sale, random_price(rng, SALE_PRICES, 1_000))
     };
-    ListingSpec {
-        user_index,
-        listing_type,
-        price,
-    }
+    ListingSpec { user_index, listing_type, price }
 }
 
 /// A price drawn log-uniformly from `low..=high` (cheap listings are more common than dear
@@ -277,10 +268,7 @@ mod tests {
 
     #[test]
     fn same_seed_same_plan() {
-        assert_eq!(
-            Plan::generate(42, 200, 2_000),
-            Plan::generate(42, 200, 2_000)
-        );
+        assert_eq!(Plan::generate(42, 200, 2_000), Plan::generate(42, 200, 2_000));
     }
 
     /// The exact data of a seed is part of the tool's contract (results are compared across
@@ -292,16 +280,8 @@ mod tests {
         assert_eq!(
             plan.listings,
             [
-                ListingSpec {
-                    user_index: 1,
-                    listing_type: ListingType::Sale,
-                    price: 1_233_000
-                },
-                ListingSpec {
-                    user_index: 0,
-                    listing_type: ListingType::Rent,
-                    price: 9_700
-                },
+                ListingSpec { user_index: 1, listing_type: ListingType::Sale, price: 1_233_000 },
+                ListingSpec { user_index: 0, listing_type: ListingType::Rent, price: 9_700 },
             ]
         );
     }
@@ -350,11 +330,8 @@ mod tests {
         }
         assert_eq!(types.len(), 2, "both listing types appear");
         assert_eq!(owners.len(), 300, "listings are spread over every user");
-        let rent = plan
-            .listings
-            .iter()
-            .filter(|l| l.listing_type == ListingType::Rent)
-            .count() as f64
+        let rent = plan.listings.iter().filter(|l| l.listing_type == ListingType::Rent).count()
+            as f64
             / plan.listings.len() as f64;
         assert!((rent - RENT_SHARE).abs() < 0.02, "rent share {rent}");
     }
@@ -367,19 +344,14 @@ mod tests {
             assert!(name.split(' ').count() >= 2, "{name}");
         }
         let distinct: HashSet<_> = plan.users.iter().collect();
-        assert!(
-            distinct.len() > 500,
-            "names vary: {} distinct",
-            distinct.len()
-        );
+        assert!(distinct.len() > 500, "names vary: {} distinct", distinct.len());
     }
 
     #[test]
     fn prices_cover_the_range() {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
-        let prices: Vec<i64> = (0..50_000)
-            .map(|_| random_price(&mut rng, RENT_PRICES, 50))
-            .collect();
+        let prices: Vec<i64> =
+            (0..50_000).map(|_| random_price(&mut rng, RENT_PRICES, 50)).collect();
         assert!(prices.iter().all(|p| p % 50 == 0));
         assert!(*prices.iter().min().unwrap_or(&0) <= 600);
         assert!(*prices.iter().max().unwrap_or(&0) >= 19_000);

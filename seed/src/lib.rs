@@ -109,10 +109,7 @@ impl Report {
             self.listings_created,
             self.listing_failures,
             self.listings_elapsed,
-            per_sec(
-                self.listings_created + self.listing_failures,
-                self.listings_elapsed
-            ),
+            per_sec(self.listings_created + self.listing_failures, self.listings_elapsed),
             self.requests(),
             self.elapsed,
             self.requests_per_sec(),
@@ -153,10 +150,7 @@ impl fmt::Display for SeedError {
         match self {
             SeedError::InvalidUrl { url, reason } => write!(f, "invalid URL {url:?}: {reason}"),
             SeedError::Unreachable { url, cause } => {
-                write!(
-                    f,
-                    "cannot reach {url} ({cause}): is the app running at {url}?"
-                )
+                write!(f, "cannot reach {url} ({cause}): is the app running at {url}?")
             }
             SeedError::InvalidConfig(message) => f.write_str(message),
         }
@@ -168,9 +162,7 @@ impl std::error::Error for SeedError {}
 /// Seeds the app: all users first (their ids are needed), then all listings.
 pub async fn run(config: &Config) -> Result<Report, SeedError> {
     if config.concurrency == 0 {
-        return Err(SeedError::InvalidConfig(
-            "concurrency must be at least 1".into(),
-        ));
+        return Err(SeedError::InvalidConfig("concurrency must be at least 1".into()));
     }
     let plan = Plan::generate(config.seed, config.users, config.listings);
     run_plan(config, &plan).await
@@ -178,18 +170,11 @@ pub async fn run(config: &Config) -> Result<Report, SeedError> {
 
 /// Seeds the app with a plan made elsewhere.
 pub async fn run_plan(config: &Config, plan: &Plan) -> Result<Report, SeedError> {
-    let client = Arc::new(Client::new(
-        &config.url,
-        config.concurrency,
-        config.request_timeout,
-    )?);
+    let client = Arc::new(Client::new(&config.url, config.concurrency, config.request_timeout)?);
     client
         .probe()
         .await
-        .map_err(|cause| SeedError::Unreachable {
-            url: client.base().to_string(),
-            cause,
-        })?;
+        .map_err(|cause| SeedError::Unreachable { url: client.base().to_string(), cause })?;
     let started = Instant::now();
 
     // Users. Bodies are made as they are sent (a million of them need not sit in memory).
@@ -238,9 +223,7 @@ pub async fn run_plan(config: &Config, plan: &Plan) -> Result<Report, SeedError>
     let mut errors = users.errors;
     errors.extend(listings.errors);
     if skipped > 0 && errors.len() < KEPT_ERRORS {
-        errors.push(format!(
-            "{skipped} listings skipped: their user could not be created"
-        ));
+        errors.push(format!("{skipped} listings skipped: their user could not be created"));
     }
     errors.truncate(KEPT_ERRORS);
     Ok(Report {
@@ -298,12 +281,8 @@ where
     let next = Arc::new(AtomicUsize::new(0));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..concurrency.min(total.max(1)) {
-        let (client, body, next, bar) = (
-            Arc::clone(client),
-            Arc::clone(&body),
-            Arc::clone(&next),
-            bar.clone(),
-        );
+        let (client, body, next, bar) =
+            (Arc::clone(client), Arc::clone(&body), Arc::clone(&next), bar.clone());
         workers.spawn(async move {
             let mut done: Vec<(usize, Result<T, String>)> = Vec::new();
             loop {

@@ -47,10 +47,7 @@ fn main() -> ExitCode {
         "seeding {} users and {} listings into {} (seed {seed}, {} in flight)",
         config.users, config.listings, config.url, config.concurrency
     );
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");

@@ -23,10 +23,7 @@ fn refused(listing: &serde_json::Value) -> bool {
 fn fake_app() -> std::io::Result<(String, Arc<Seen>)> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let url = format!("http://{}", listener.local_addr()?);
-    let seen = Arc::new(Seen {
-        next_id: AtomicU64::new(100),
-        ..Seen::default()
-    });
+    let seen = Arc::new(Seen { next_id: AtomicU64::new(100), ..Seen::default() });
     let shared = Arc::clone(&seen);
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
@@ -72,10 +69,9 @@ fn serve(stream: TcpStream, seen: &Seen) -> Option<()> {
                     serde_json::json!({"id": id, "name": name, "created_at": 1, "updated_at": 1});
                 (200, serde_json::json!({"user": user}))
             }
-            "/public-api/listings" if refused(&json) => (
-                400,
-                serde_json::json!({"result": false, "errors": ["price"]}),
-            ),
+            "/public-api/listings" if refused(&json) => {
+                (400, serde_json::json!({"result": false, "errors": ["price"]}))
+            }
             "/public-api/listings" => {
                 seen.listings.lock().ok()?.push(json.clone());
                 (200, serde_json::json!({"listing": json}))
@@ -92,11 +88,7 @@ fn serve(stream: TcpStream, seen: &Seen) -> Option<()> {
 }
 
 fn config(url: &str, users: usize, listings: usize) -> seed::Config {
-    seed::Config {
-        progress: false,
-        concurrency: 8,
-        ..seed::Config::new(url, users, listings)
-    }
+    seed::Config { progress: false, concurrency: 8, ..seed::Config::new(url, users, listings) }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,10 +127,7 @@ async fn seeds_every_user_and_listing() -> Result<(), Box<dyn std::error::Error>
         .iter()
         .filter(|l| l.price % 3 != 0 && by_owner(l.user_index) == by_owner(0))
         .count();
-    let actual = listings
-        .iter()
-        .filter(|l| l["user_id"].as_i64() == by_owner(0))
-        .count();
+    let actual = listings.iter().filter(|l| l["user_id"].as_i64() == by_owner(0)).count();
     assert_eq!(actual, expected);
     Ok(())
 }
@@ -147,10 +136,8 @@ async fn seeds_every_user_and_listing() -> Result<(), Box<dyn std::error::Error>
 async fn nothing_listening_is_a_clear_error() -> Result<(), Box<dyn std::error::Error>> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let url = format!("http://127.0.0.1:{port}");
-    let error = seed::run(&config(&url, 1, 1))
-        .await
-        .err()
-        .ok_or("seeding a closed port succeeded")?;
+    let error =
+        seed::run(&config(&url, 1, 1)).await.err().ok_or("seeding a closed port succeeded")?;
     let message = error.to_string();
     assert!(message.contains("is the app running at"), "{message}");
     assert!(message.contains(&url), "{message}");
@@ -161,9 +148,6 @@ async fn nothing_listening_is_a_clear_error() -> Result<(), Box<dyn std::error::
 async fn bad_urls_are_refused() {
     for url in ["https://127.0.0.1:1", "127.0.0.1:3000", "http://h/?q=1"] {
         let error = seed::run(&config(url, 1, 1)).await.err();
-        assert!(
-            matches!(error, Some(seed::SeedError::InvalidUrl { .. })),
-            "{url}: {error:?}"
-        );
+        assert!(matches!(error, Some(seed::SeedError::InvalidUrl { .. })), "{url}: {error:?}");
     }
 }

@@ -54,10 +54,7 @@ impl Balancer {
             &dir.join("haproxy.log"),
             port,
         )?;
-        Ok(Balancer {
-            url: format!("http://127.0.0.1:{port}"),
-            daemon,
-        })
+        Ok(Balancer { url: format!("http://127.0.0.1:{port}"), daemon })
     }
 
     /// Its process, e.g. to measure its memory.

@@ -16,10 +16,7 @@ pub struct Reply {
 impl Reply {
     /// The first value of header `name` (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> Value {
@@ -79,13 +76,8 @@ pub trait Client {
     /// [`Client::post`] with an `Idempotency-Key` header.
     fn post_with_key(&self, path: &str, content_type: &str, body: &str, key: &str) -> Reply {
         let url = format!("{}{path}", self.url());
-        try_post_with_headers(
-            &url,
-            content_type,
-            body.as_bytes(),
-            &[("idempotency-key", key)],
-        )
-        .unwrap_or_else(|error| panic!("POST {url}: {error}"))
+        try_post_with_headers(&url, content_type, body.as_bytes(), &[("idempotency-key", key)])
+            .unwrap_or_else(|error| panic!("POST {url}: {error}"))
     }
 
     /// `method` on `path`, without a body.

@@ -33,11 +33,7 @@ impl ClusterPrograms {
     ) -> Result<ClusterPrograms, &'static str> {
         let mut hosts = vec![fn_host.clone(), fn_host.clone()];
         hosts.extend(spin.cloned());
-        Ok(ClusterPrograms {
-            hosts,
-            sqld: sqld_program()?,
-            balancer: balancer_program()?,
-        })
+        Ok(ClusterPrograms { hosts, sqld: sqld_program()?, balancer: balancer_program()? })
     }
 }
 
@@ -70,20 +66,15 @@ impl RunOptions<ClusterPrograms> {
         let labels = app_config.database_labels();
         let ports = free_ports(labels.len() + 1);
         let (balancer_port, database_ports) = ports.split_last().expect("one port each");
-        let addresses: Vec<SocketAddr> = database_ports
-            .iter()
-            .map(|port| SocketAddr::from(([127, 0, 0, 1], *port)))
-            .collect();
+        let addresses: Vec<SocketAddr> =
+            database_ports.iter().map(|port| SocketAddr::from(([127, 0, 0, 1], *port))).collect();
         let programs = self.on.clone();
         // Per host, per database: the link it goes through, if any.
         let links: Vec<Vec<Link>> = programs
             .hosts
             .iter()
             .map(|_| match linked {
-                true => addresses
-                    .iter()
-                    .map(|address| Link::start(*address))
-                    .collect(),
+                true => addresses.iter().map(|address| Link::start(*address)).collect(),
                 false => Vec::new(),
             })
             .collect();
@@ -95,15 +86,9 @@ impl RunOptions<ClusterPrograms> {
                 std::fs::create_dir_all(&dir).expect("create a host's directory");
                 let urls: Vec<String> = match links.is_empty() {
                     true => addresses.iter().map(|a| format!("http://{a}")).collect(),
-                    false => links
-                        .iter()
-                        .map(|l| format!("http://{}", l.address()))
-                        .collect(),
+                    false => links.iter().map(|l| format!("http://{}", l.address())).collect(),
                 };
-                let config = app_config
-                    .clone()
-                    .on_libsql(&urls)
-                    .unwrap_or_else(|e| panic!("{e}"));
+                let config = app_config.clone().on_libsql(&urls).unwrap_or_else(|e| panic!("{e}"));
                 let path = dir.join("runtime.libsql.toml");
                 std::fs::write(&path, config).expect("write a host's runtime config");
                 path
@@ -126,11 +111,8 @@ impl RunOptions<ClusterPrograms> {
                 .zip(&runtime_configs)
                 .map(|(program, runtime_config)| {
                     let dir = runtime_config.parent().expect("a host's directory");
-                    let host = self
-                        .clone()
-                        .on(program.clone())
-                        .runtime_config(runtime_config)
-                        .in_dir(dir);
+                    let host =
+                        self.clone().on(program.clone()).runtime_config(runtime_config).in_dir(dir);
                     scope.spawn(move || host.start())
                 })
                 .collect();
@@ -217,10 +199,6 @@ impl Client for Cluster {
 fn join_all<T>(handles: Vec<ScopedJoinHandle<T>>) -> Vec<T> {
     handles
         .into_iter()
-        .map(|handle| {
-            handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })
+        .map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         .collect()
 }

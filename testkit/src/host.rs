@@ -23,10 +23,7 @@ impl HostOptions {
             command.arg("--runtime-config-file").arg(runtime_config);
         }
         if let HostProgram::FnHost(_) = self.on {
-            command
-                .arg("--cache-dir")
-                .arg(&self.cache_dir)
-                .env("RUST_LOG", "info");
+            command.arg("--cache-dir").arg(&self.cache_dir).env("RUST_LOG", "info");
         }
         command.args(&self.args);
         for (key, _) in std::env::vars_os() {
@@ -40,23 +37,14 @@ impl HostOptions {
 
     /// Builds the components, starts the host and waits until it serves.
     pub fn start(self) -> Host {
-        self.on
-            .build(self.built_from.as_ref().unwrap_or(&self.manifest));
+        self.on.build(self.built_from.as_ref().unwrap_or(&self.manifest));
         let work_dir = self.work_dir.clone().unwrap_or_else(fresh_dir);
         let mut process = Process::spawn(
-            self.command(&work_dir)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped()),
+            self.command(&work_dir).stdout(Stdio::piped()).stderr(Stdio::piped()),
             &self.on.to_string(),
         );
         let (output, serving) = Output::capture(process.child());
-        let mut host = Host {
-            process,
-            program: self.on,
-            url: String::new(),
-            work_dir,
-            output,
-        };
+        let mut host = Host { process, program: self.on, url: String::new(), work_dir, output };
         // Both hosts compile the components on their first start: allow for a slow machine.
         match serving.recv_timeout(Duration::from_secs(120)) {
             Ok(url) => host.url = url,
@@ -80,18 +68,10 @@ impl HostOptions {
             if let Some(status) = process.exited() {
                 break status;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{} started but should have failed",
-                self.on
-            );
+            assert!(Instant::now() < deadline, "{} started but should have failed", self.on);
             std::thread::sleep(Duration::from_millis(20));
         };
-        assert!(
-            !status.success(),
-            "{} exited successfully but should have failed",
-            self.on
-        );
+        assert!(!status.success(), "{} exited successfully but should have failed", self.on);
         let stderr = std::fs::read_to_string(&stderr_file).unwrap_or_default();
         (status.code(), stderr)
     }

@@ -173,10 +173,7 @@ mod tests {
         link.set(LinkState::BlackHole);
         let stalled = round_trip(&link).unwrap_err();
         assert!(
-            matches!(
-                stalled.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-            ),
+            matches!(stalled.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut),
             "{stalled}"
         );
         link.set(LinkState::Up);
@@ -191,8 +188,7 @@ mod tests {
         let mut answer = [0; 4];
         open.read_exact(&mut answer).unwrap();
         link.set(LinkState::Cut);
-        open.set_read_timeout(Some(Duration::from_millis(500)))
-            .unwrap();
+        open.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
         let _ = open.write_all(b"ping");
         assert!(matches!(open.read(&mut answer), Ok(0) | Err(_)));
     }

@@ -24,18 +24,12 @@ pub fn status_kib(pid: u32, key: &str) -> Option<u64> {
 /// `VmRSS` summed over the trees of `roots`, in KiB.
 pub fn rss_kib(roots: &[u32]) -> u64 {
     let pids = tree(roots);
-    pids.iter()
-        .filter_map(|pid| status_kib(*pid, "VmRSS"))
-        .sum()
+    pids.iter().filter_map(|pid| status_kib(*pid, "VmRSS")).sum()
 }
 
 /// The processes whose parent is `pid`.
 pub fn children(pid: u32) -> Vec<u32> {
-    processes()
-        .into_iter()
-        .filter(|(_, parent)| *parent == pid)
-        .map(|(child, _)| child)
-        .collect()
+    processes().into_iter().filter(|(_, parent)| *parent == pid).map(|(child, _)| child).collect()
 }
 
 /// `roots` and every live descendant of them.
@@ -127,10 +121,7 @@ mod tests {
     #[test]
     fn a_tree_counts_its_children() -> std::io::Result<()> {
         let me = std::process::id();
-        let mut child = Command::new("sleep")
-            .arg("5")
-            .stdout(Stdio::null())
-            .spawn()?;
+        let mut child = Command::new("sleep").arg("5").stdout(Stdio::null()).spawn()?;
         let (mine, with_child) = (children(me), rss_kib(&[me]));
         let child_alone = rss_kib(&[child.id()]);
         let sampler = RssSampler::start(vec![me]);

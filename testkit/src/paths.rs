@@ -5,10 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The workspace root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("testkit/ has a parent")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("testkit/ has a parent").to_path_buf()
 }
 
 /// fn-host's compiled components, shared by every test so each is compiled once per run.

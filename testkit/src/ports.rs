@@ -5,9 +5,8 @@ use std::net::TcpListener;
 /// `count` distinct ports that are free now: all are held until all are found, so no two are
 /// the same.
 pub fn free_ports(count: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..count)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a free port"))
-        .collect();
+    let listeners: Vec<TcpListener> =
+        (0..count).map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a free port")).collect();
     listeners
         .iter()
         .map(|listener| listener.local_addr().expect("a bound address").port())
@@ -39,11 +38,7 @@ impl RefusedPort {
             assert!(bound == 0, "bind: {}", std::io::Error::last_os_error());
             let mut length = size;
             let named = libc::getsockname(fd, (&raw mut address).cast(), &mut length);
-            assert!(
-                named == 0,
-                "getsockname: {}",
-                std::io::Error::last_os_error()
-            );
+            assert!(named == 0, "getsockname: {}", std::io::Error::last_os_error());
             RefusedPort {
                 _socket: socket,
                 url: format!("http://127.0.0.1:{}", u16::from_be(address.sin_port)),

@@ -48,10 +48,7 @@ impl Process {
             .process_group(0)
             .spawn()
             .map_err(|e| StartError::new(format!("start {what}: {e}")))?;
-        Ok(Process {
-            child,
-            what: what.to_string(),
-        })
+        Ok(Process { child, what: what.to_string() })
     }
 
     pub fn child(&mut self) -> &mut Child {
@@ -121,20 +118,11 @@ impl Daemon {
         port: u16,
     ) -> Result<Daemon, StartError> {
         let open = |e: std::io::Error| StartError::new(format!("open {}: {e}", log.display()));
-        let file = File::options()
-            .create(true)
-            .append(true)
-            .open(log)
-            .map_err(open)?;
+        let file = File::options().create(true).append(true).open(log).map_err(open)?;
         let stderr = file.try_clone().map_err(open)?;
-        let process = Process::try_spawn(
-            command.stdin(Stdio::null()).stdout(file).stderr(stderr),
-            what,
-        )?;
-        let daemon = Daemon {
-            process,
-            log: log.to_path_buf(),
-        };
+        let process =
+            Process::try_spawn(command.stdin(Stdio::null()).stdout(file).stderr(stderr), what)?;
+        let daemon = Daemon { process, log: log.to_path_buf() };
         daemon.listening_on(port)
     }
 

@@ -47,10 +47,7 @@ impl HostProgram {
     /// fn-host at `fn_host`, then each Spin CLI found.
     pub fn all(fn_host: impl Into<PathBuf>) -> Vec<HostProgram> {
         let fn_host = HostProgram::FnHost(fn_host.into());
-        std::iter::once(fn_host)
-            .chain(HostProgram::spin())
-            .chain(HostProgram::spin3())
-            .collect()
+        std::iter::once(fn_host).chain(HostProgram::spin()).chain(HostProgram::spin3()).collect()
     }
 
     /// Whether it is one of the Spin CLIs.
@@ -74,10 +71,8 @@ impl HostProgram {
     pub fn build(&self, manifest: &Path) {
         static BUILT: OnceLock<Mutex<Vec<(HostProgram, PathBuf)>>> = OnceLock::new();
         // Held while building: concurrent tests wait for the one build instead of racing it.
-        let mut built = BUILT
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut built =
+            BUILT.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
         let key = (self.clone(), manifest.to_path_buf());
         if built.contains(&key) {
             return;

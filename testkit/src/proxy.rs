@@ -24,11 +24,7 @@ impl RecordingProxy {
         let url = format!("http://{}", listener.local_addr().expect("proxy address"));
         let target = Arc::new(OnceLock::new());
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let proxy = RecordingProxy {
-            url,
-            target: target.clone(),
-            requests: requests.clone(),
-        };
+        let proxy = RecordingProxy { url, target: target.clone(), requests: requests.clone() };
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
                 let (target, requests) = (target.clone(), requests.clone());
@@ -44,24 +40,16 @@ impl RecordingProxy {
 
     /// Forward to `url` (scheme, host and port; the request's path is kept).
     pub fn forward_to(&self, url: &str) {
-        self.target
-            .set(url.to_string())
-            .expect("the proxy forwards to one place");
+        self.target.set(url.to_string()).expect("the proxy forwards to one place");
     }
 
     /// The request lines seen so far, e.g. `GET /users?ids=1,2`.
     pub fn requests(&self) -> Vec<String> {
-        self.requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.requests.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn clear(&self) {
-        self.requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.requests.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }
 
@@ -78,15 +66,11 @@ fn forward(
     let body = wire::read_body(&mut reader, &headers, false)?;
     let mut parts = request_line.split(' ');
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    requests
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(format!("{method} {path}"));
+    requests.lock().unwrap_or_else(|e| e.into_inner()).push(format!("{method} {path}"));
 
-    let mut forwarded = http::Request::builder().method(method).uri(format!(
-        "{}{path}",
-        target.get().expect("forward_to was called")
-    ));
+    let mut forwarded = http::Request::builder()
+        .method(method)
+        .uri(format!("{}{path}", target.get().expect("forward_to was called")));
     if let Some((_, content_type)) = headers.iter().find(|(name, _)| name == "content-type") {
         forwarded = forwarded.header("content-type", content_type);
     }

@@ -13,10 +13,8 @@ use std::sync::{Mutex, OnceLock};
 pub fn with_routes(manifest: &Path, routes: &[(&str, &str)]) -> PathBuf {
     static WRITTEN: OnceLock<Mutex<BTreeMap<String, PathBuf>>> = OnceLock::new();
     let key = format!("{}{routes:?}", manifest.display());
-    let mut written = WRITTEN
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+    let mut written =
+        WRITTEN.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
     written
         .entry(key)
         .or_insert_with(|| {
@@ -32,9 +30,8 @@ pub fn with_routes(manifest: &Path, routes: &[(&str, &str)]) -> PathBuf {
 fn routed(manifest: &Path, routes: &[(&str, &str)]) -> Result<String, String> {
     let text = std::fs::read_to_string(manifest)
         .map_err(|e| format!("read {}: {e}", manifest.display()))?;
-    let mut table: toml::Table = text
-        .parse()
-        .map_err(|e| format!("parse {}: {e}", manifest.display()))?;
+    let mut table: toml::Table =
+        text.parse().map_err(|e| format!("parse {}: {e}", manifest.display()))?;
     let dir = manifest
         .canonicalize()
         .map_err(|e| format!("resolve {}: {e}", manifest.display()))?
@@ -60,9 +57,7 @@ fn routed(manifest: &Path, routes: &[(&str, &str)]) -> Result<String, String> {
         .and_then(toml::Value::as_table_mut)
         .ok_or("the manifest has no [component.*]")?;
     for (_, component) in components.iter_mut() {
-        let component = component
-            .as_table_mut()
-            .ok_or("a component is not a table")?;
+        let component = component.as_table_mut().ok_or("a component is not a table")?;
         component.remove("build");
         if let Some(source) = component.get("source").and_then(toml::Value::as_str) {
             let absolute = dir.join(source).to_string_lossy().into_owned();

@@ -72,19 +72,10 @@ mod tests {
         assert_eq!(config.database_labels(), ["listings", "users"]);
         let urls = ["http://a:1".to_string(), "http://b:2".to_string()];
         let moved: toml::Table = config.on_libsql(&urls)?.parse()?;
-        assert_eq!(
-            moved["sqlite_database"]["listings"]["url"].as_str(),
-            Some("http://a:1")
-        );
-        assert_eq!(
-            moved["sqlite_database"]["users"]["type"].as_str(),
-            Some("libsql")
-        );
+        assert_eq!(moved["sqlite_database"]["listings"]["url"].as_str(), Some("http://a:1"));
+        assert_eq!(moved["sqlite_database"]["users"]["type"].as_str(), Some("libsql"));
         assert!(moved["sqlite_database"]["users"].get("path").is_none());
-        assert_eq!(
-            moved["key_value_store"]["default"]["type"].as_str(),
-            Some("spin")
-        );
+        assert_eq!(moved["key_value_store"]["default"]["type"].as_str(), Some("spin"));
         Ok(())
     }
 
@@ -92,10 +83,7 @@ mod tests {
     fn a_server_per_database() -> Result<(), Box<dyn std::error::Error>> {
         let config = RuntimeConfig("[sqlite_database.users]\npath = \"u.db\"\n".parse()?);
         let error = config.on_libsql(&[]).err().map(|e| e.to_string());
-        assert_eq!(
-            error.as_deref(),
-            Some("1 databases (users) but 0 libSQL servers")
-        );
+        assert_eq!(error.as_deref(), Some("1 databases (users) but 0 libSQL servers"));
         Ok(())
     }
 }

@@ -34,25 +34,17 @@ impl Target {
         let programs = HostProgram::all(fn_host);
         let hosts = Self::hosts_of(&programs);
         let clusters = Flavour::ALL.into_iter().filter_map(|flavour| {
-            let spin = programs
-                .iter()
-                .rev()
-                .find(|program| program.is_spin() && program.serves(flavour));
+            let spin =
+                programs.iter().rev().find(|program| program.is_spin() && program.serves(flavour));
             match ClusterPrograms::find(&programs[0], spin) {
-                Ok(cluster) => Some(Target {
-                    runner: Runner::Cluster(cluster),
-                    flavour,
-                }),
+                Ok(cluster) => Some(Target { runner: Runner::Cluster(cluster), flavour }),
                 Err(reason) => {
                     println!("skipped on a cluster ({flavour}): {reason}");
                     None
                 }
             }
         });
-        hosts
-            .into_iter()
-            .chain(clusters.collect::<Vec<_>>())
-            .collect()
+        hosts.into_iter().chain(clusters.collect::<Vec<_>>()).collect()
     }
 
     /// Each of `programs` with each flavour it serves.
@@ -69,10 +61,7 @@ impl Target {
     }
 
     pub fn host(program: HostProgram, flavour: Flavour) -> Target {
-        Target {
-            runner: Runner::Host(program),
-            flavour,
-        }
+        Target { runner: Runner::Host(program), flavour }
     }
 
     /// The host program, unless it is a cluster.

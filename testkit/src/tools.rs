@@ -13,11 +13,7 @@ pub const REQUIRED_TOOLS: &str = "REQUIRED_TOOLS";
 pub fn find_tool(variable: &str, name: &str) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(variable).filter(|path| !path.is_empty()) {
         let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "{variable}={} is not a file",
-            path.display()
-        );
+        assert!(path.is_file(), "{variable}={} is not a file", path.display());
         return Some(path);
     }
     let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())

@@ -26,11 +26,7 @@ impl Host {
         let reply = match head_only {
             // A HEAD answer has only headers, whatever its content-length.
             true => read_head(&mut reader).and_then(|(status_line, headers)| {
-                Ok(Reply {
-                    status: status_code(&status_line)?,
-                    headers,
-                    body: String::new(),
-                })
+                Ok(Reply { status: status_code(&status_line)?, headers, body: String::new() })
             }),
             false => read_reply(&mut reader),
         };
@@ -52,20 +48,14 @@ pub fn read_reply(reader: &mut impl BufRead) -> std::io::Result<Reply> {
 }
 
 fn status_code(status_line: &str) -> std::io::Result<u16> {
-    let code = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok());
+    let code = status_line.split(' ').nth(1).and_then(|code| code.parse().ok());
     code.ok_or_else(|| std::io::Error::other(format!("not a status line: {status_line:?}")))
 }
 
 fn encode(request: &http::Request<Vec<u8>>, authority: &str) -> Vec<u8> {
     let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
-    let mut bytes = format!(
-        "{} {path} HTTP/1.1\r\nhost: {authority}\r\n",
-        request.method()
-    )
-    .into_bytes();
+    let mut bytes =
+        format!("{} {path} HTTP/1.1\r\nhost: {authority}\r\n", request.method()).into_bytes();
     for (name, value) in request.headers() {
         bytes.extend_from_slice(format!("{name}: ").as_bytes());
         bytes.extend_from_slice(value.as_bytes());
@@ -115,12 +105,7 @@ pub(crate) fn read_body(
     headers: &[(String, String)],
     is_response: bool,
 ) -> std::io::Result<Vec<u8>> {
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
     let mut body = Vec::new();
     if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
         loop {

@@ -35,10 +35,7 @@ pub async fn create_user<B: RequestBody>(
     let body = read_body(request, FORM).await?;
     let new = NewUser::parse(&Params::parse(&body))?;
     let store = Store::open().await.map_err(ApiError::storage)?;
-    let user = store
-        .insert(&new, key.as_ref())
-        .await
-        .map_err(ApiError::storage)?;
+    let user = store.insert(&new, key.as_ref()).await.map_err(ApiError::storage)?;
     match key {
         Some(key) if !new.is_stored_as(&user) => Err(key.reused()),
         _ => Ok(success(&UserAnswer { user })),

@@ -16,13 +16,12 @@ async fn route<B: RequestBody>(request: http::Request<B>) -> Result<JsonResponse
         }
         ("/users", &Method::POST) => handlers::create_user(request).await,
         ("/users", _) => Err(ApiError::method_not_allowed("GET, POST")),
-        (path, method) => match path
-            .strip_prefix("/users/")
-            .filter(|id| !id.is_empty() && !id.contains('/'))
-        {
-            Some(id) if method == Method::GET => handlers::get_user(id).await,
-            Some(_) => Err(ApiError::method_not_allowed("GET")),
-            None => Err(ApiError::no_route()),
-        },
+        (path, method) => {
+            match path.strip_prefix("/users/").filter(|id| !id.is_empty() && !id.contains('/')) {
+                Some(id) if method == Method::GET => handlers::get_user(id).await,
+                Some(_) => Err(ApiError::method_not_allowed("GET")),
+                None => Err(ApiError::no_route()),
+            }
+        }
     }
 }

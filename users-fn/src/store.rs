@@ -31,11 +31,7 @@ const MIGRATIONS: &[&[&str]] = &[
 ];
 
 /// The database label spin.toml grants, and its schema.
-const SCHEMA: Schema = Schema {
-    label: "users",
-    migrations: MIGRATIONS,
-    migrated: &MIGRATED,
-};
+const SCHEMA: Schema = Schema { label: "users", migrations: MIGRATIONS, migrated: &MIGRATED };
 
 /// Whether this instance has brought the schema up to date.
 static MIGRATED: AtomicBool = AtomicBool::new(false);
@@ -81,24 +77,14 @@ impl Store {
             return Ok(Vec::new());
         };
         let parameters = [Value::Integer(page.size()), Value::Integer(offset)];
-        self.0
-            .rows(NEWEST, parameters)
-            .await?
-            .iter()
-            .map(user)
-            .collect()
+        self.0.rows(NEWEST, parameters).await?.iter().map(user).collect()
     }
 
     /// The users of these ids that exist, newest first.
     pub async fn by_ids(&self, ids: &UserIds) -> Result<Vec<User>> {
         let ids: Vec<String> = ids.as_slice().iter().map(i64::to_string).collect();
         let parameters = [Value::Text(format!("[{}]", ids.join(",")))];
-        self.0
-            .rows(BY_IDS, parameters)
-            .await?
-            .iter()
-            .map(user)
-            .collect()
+        self.0.rows(BY_IDS, parameters).await?.iter().map(user).collect()
     }
 
     pub async fn by_id(&self, id: UserId) -> Result<Option<User>> {
@@ -112,9 +98,7 @@ impl Store {
         let now = now_micros();
         let fields = [Value::Text(new.name.as_str().to_owned())];
         let key = key.map(IdempotencyKey::as_str);
-        let row = (self.0)
-            .insert_once(&INSERT, key, now - KEY_KEPT_MICROS, now, fields)
-            .await?;
+        let row = (self.0).insert_once(&INSERT, key, now - KEY_KEPT_MICROS, now, fields).await?;
         user(&row)
     }
 }

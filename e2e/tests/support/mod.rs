@@ -44,14 +44,12 @@ pub fn on_each_host(test: impl Fn(&Target)) {
 /// for what only a cluster has: that is the same in both flavours, which the suites run on a
 /// cluster through [`on_each_target`].
 pub fn cluster() -> Option<(Target, ClusterPrograms)> {
-    targets()
-        .into_iter()
-        .find_map(|target| match &target.runner {
-            Runner::Cluster(programs) if target.flavour == Flavour::P3 => {
-                Some((target.clone(), programs.clone()))
-            }
-            _ => None,
-        })
+    targets().into_iter().find_map(|target| match &target.runner {
+        Runner::Cluster(programs) if target.flavour == Flavour::P3 => {
+            Some((target.clone(), programs.clone()))
+        }
+        _ => None,
+    })
 }
 
 /// The app as deployed (only the public API routed) on `target`, on fresh databases unless

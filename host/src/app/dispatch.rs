@@ -24,14 +24,7 @@ impl App {
         let turn = tokio::time::timeout(self.request_timeout, self.turns.clone().acquire_owned());
         let Ok(Ok(turn)) = turn.await else {
             let status = StatusCode::SERVICE_UNAVAILABLE;
-            self.record_request(
-                request.method(),
-                request.uri().path(),
-                "-",
-                "-",
-                status,
-                start,
-            );
+            self.record_request(request.method(), request.uri().path(), "-", "-", status, start);
             return self.busy_response(
                 "the server is at its limit of requests in progress; try again shortly",
             );
@@ -74,10 +67,9 @@ impl App {
     /// 503, with a hint to try again in a second.
     pub fn busy_response(&self, message: &str) -> Response {
         let mut response = self.error_response(StatusCode::SERVICE_UNAVAILABLE, message);
-        response.headers_mut().insert(
-            http::header::RETRY_AFTER,
-            http::HeaderValue::from_static("1"),
-        );
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
         response
     }
 
@@ -110,17 +102,10 @@ impl App {
     }
 
     fn timeout_response(&self, component: &str) -> Response {
-        tracing::warn!(
-            component,
-            "request cut off after {:?}",
-            self.request_timeout
-        );
+        tracing::warn!(component, "request cut off after {:?}", self.request_timeout);
         self.error_response(
             StatusCode::GATEWAY_TIMEOUT,
-            &format!(
-                "the component did not answer within {:?}",
-                self.request_timeout
-            ),
+            &format!("the component did not answer within {:?}", self.request_timeout),
         )
     }
 
@@ -171,8 +156,7 @@ impl App {
             "{method} {path} {component} {} {took:.2?}",
             status.as_u16(),
         );
-        self.metrics
-            .request(component, route, status.as_u16(), took);
+        self.metrics.request(component, route, status.as_u16(), took);
     }
 }
 

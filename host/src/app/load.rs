@@ -84,13 +84,8 @@ impl AppLoader {
             &options.state_dir,
         )?;
         let previous_databases = previous.map(|app| &*app.databases);
-        let databases = open_databases(
-            &manifest,
-            &routes,
-            options,
-            &runtime_config,
-            previous_databases,
-        )?;
+        let databases =
+            open_databases(&manifest, &routes, options, &runtime_config, previous_databases)?;
         let stores = open_stores(&manifest, &routes, options, &runtime_config)?;
         let prepared = routes
             .components()
@@ -99,14 +94,9 @@ impl AppLoader {
                 let pre =
                     pre_instantiate(&self.engine, &self.linker, &component.source, &self.cache)
                         .with_context(|| format!("component `{id}`"))?;
-                let grants = grants(
-                    id, component, &manifest, &variables, &databases, &stores, options,
-                )?;
-                Ok(Prepared {
-                    id: id.into(),
-                    pre,
-                    grants,
-                })
+                let grants =
+                    grants(id, component, &manifest, &variables, &databases, &stores, options)?;
+                Ok(Prepared { id: id.into(), pre, grants })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(self.assemble(manifest, routes, prepared, databases))
@@ -193,12 +183,7 @@ fn open_databases(
         options.lifecycle.request_timeout,
         options.metrics.clone(),
     );
-    Ok(Arc::new(Databases::open(
-        runtime_config,
-        &labels_in_use,
-        &sqlite_options,
-        previous,
-    )?))
+    Ok(Arc::new(Databases::open(runtime_config, &labels_in_use, &sqlite_options, previous)?))
 }
 
 /// The key-value stores of the app: every label some loaded component uses, opened. Fails,
@@ -308,10 +293,7 @@ fn pre_instantiate(
     cache: &CompileCache,
 ) -> Result<ProxyPre<InstanceState>> {
     if !source.exists() {
-        bail!(
-            "{} does not exist; run `fn-host build` (or `fn-host up --build`)",
-            source.display()
-        );
+        bail!("{} does not exist; run `fn-host build` (or `fn-host up --build`)", source.display());
     }
     let compiled = cache.load(engine, source)?;
     let pre = linker
@@ -320,10 +302,8 @@ fn pre_instantiate(
     if let Ok(handler) = wasmtime_wasi_http::p3::bindings::ServicePre::new(pre.clone()) {
         return Ok(ProxyPre::P3(handler));
     }
-    wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre)
-        .map(ProxyPre::P2)
-        .context(
-            "it exports neither `wasi:http/handler@0.3.0` (spin-sdk 7) nor \
+    wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre).map(ProxyPre::P2).context(
+        "it exports neither `wasi:http/handler@0.3.0` (spin-sdk 7) nor \
              `wasi:http/incoming-handler@0.2.x` (spin-sdk 2 to 6)",
-        )
+    )
 }

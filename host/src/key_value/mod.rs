@@ -50,10 +50,7 @@ impl Stores {
                     Some(file) => file.clone(),
                     None => {
                         let file = Arc::new(Mutex::new(open_file(path).with_context(|| {
-                            format!(
-                                "cannot open key-value store `{label}` at {}",
-                                path.display()
-                            )
+                            format!("cannot open key-value store `{label}` at {}", path.display())
                         })?));
                         files.insert(path.clone(), file.clone());
                         file
@@ -64,10 +61,7 @@ impl Stores {
                         .with_context(|| format!("cannot create key-value store `{label}`"))?,
                 )),
             };
-            let store = Store {
-                label: label.clone(),
-                file,
-            };
+            let store = Store { label: label.clone(), file };
             by_label.insert(label.clone(), Arc::new(store));
         }
         Ok(Stores { by_label })
@@ -192,11 +186,7 @@ impl KeyValueCtx {
         if !self.allowed.iter().any(|allowed| allowed == label) {
             return Err(Error::AccessDenied);
         }
-        self.stores
-            .by_label
-            .get(label)
-            .cloned()
-            .ok_or(Error::NoSuchStore)
+        self.stores.by_label.get(label).cloned().ok_or(Error::NoSuchStore)
     }
 }
 

@@ -119,10 +119,7 @@ impl Connections {
             make_room: Notify::new(),
         });
         tracker.now_idle(&mut lock(&tracker.activity));
-        Admission::Full(Slot {
-            tracker,
-            _permit: permit,
-        })
+        Admission::Full(Slot { tracker, _permit: permit })
     }
 
     /// Tells the connection idle the longest to close; false when none is idle.
@@ -193,10 +190,7 @@ pub struct InProgress(Arc<Tracker>);
 impl InProgress {
     /// A response body that keeps the request in progress until it is sent (or dropped).
     pub fn wrap<B>(self, body: B) -> InProgressBody<B> {
-        InProgressBody {
-            body,
-            _request: self,
-        }
+        InProgressBody { body, _request: self }
     }
 }
 
@@ -249,9 +243,7 @@ impl<B: http_body::Body + Unpin> http_body::Body for InProgressBody<B> {
 /// The state behind these locks stays consistent at every step, so a panic elsewhere while
 /// holding one leaves nothing to repair.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The limit on open files, after raising the soft limit to the hard one (the soft default,
@@ -261,10 +253,7 @@ pub fn raise_open_files_limit() -> Option<u64> {
     use rustix::process::{Resource, getrlimit, setrlimit};
     let limit = getrlimit(Resource::Nofile);
     if limit.maximum.is_some() && limit.current != limit.maximum {
-        let raised = rustix::process::Rlimit {
-            current: limit.maximum,
-            maximum: limit.maximum,
-        };
+        let raised = rustix::process::Rlimit { current: limit.maximum, maximum: limit.maximum };
         if let Err(error) = setrlimit(Resource::Nofile, raised) {
             tracing::debug!("cannot raise the open files limit: {error}");
         }
@@ -325,10 +314,7 @@ mod tests {
         let waiting = tokio::time::timeout(Duration::from_millis(50), connections.admit());
         assert!(waiting.await.is_err(), "no slot and no reserve: wait");
         reserve.pop();
-        assert!(matches!(
-            connections.admit().await,
-            Admission::HealthOnly(_)
-        ));
+        assert!(matches!(connections.admit().await, Admission::HealthOnly(_)));
         // Once its response is sent, the busy connection is idle and makes room.
         drop(request);
         let closing = tokio::spawn(async move {
@@ -346,9 +332,7 @@ mod tests {
         let closed = tokio::time::timeout(Duration::from_millis(50), connections.all_closed());
         assert!(closed.await.is_err(), "one connection is still open");
         drop(open);
-        tokio::time::timeout(Duration::from_secs(1), connections.all_closed())
-            .await
-            .unwrap();
+        tokio::time::timeout(Duration::from_secs(1), connections.all_closed()).await.unwrap();
     }
 
     #[test]

@@ -75,17 +75,12 @@ impl Connection {
         sqlite.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // Query-planner stability: otherwise a statement whose plan looked at a bound value
         // (`LIMIT ?`) is expired and parsed again on every new binding, defeating the cache.
-        sqlite.set_db_config(
-            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
-            true,
-        )?;
+        sqlite.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         // No other database file may be reached from this one (VACUUM attaches one too).
         sqlite.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)?;
         let policy = Arc::new(Policy::default());
         let hook = policy.clone();
-        sqlite.authorizer(Some(move |context: AuthContext<'_>| {
-            hook.authorize(context)
-        }));
+        sqlite.authorizer(Some(move |context: AuthContext<'_>| hook.authorize(context)));
         Ok(Connection { sqlite, policy })
     }
 
@@ -99,11 +94,9 @@ impl Connection {
             // errors: an unknown table, not an ON CONFLICT target missing its new index).
             // Reading the schema table brings it up to date; then prepare once more.
             Err(_) => {
-                let _ = self
-                    .sqlite
-                    .query_row("SELECT count(*) FROM sqlite_schema", [], |row| {
-                        row.get::<_, i64>(0)
-                    });
+                let _ = self.sqlite.query_row("SELECT count(*) FROM sqlite_schema", [], |row| {
+                    row.get::<_, i64>(0)
+                });
                 self.sqlite.prepare(sql).map_err(|e| self.error(e))?
             }
         };
@@ -119,8 +112,7 @@ impl Connection {
     /// Runs `work` with `guard` able to interrupt it.
     pub fn guarded<T>(&self, guard: &Guard, work: impl FnOnce(&Self) -> T) -> T {
         let check = guard.clone();
-        self.sqlite
-            .progress_handler(GUARD_INTERVAL_OPS, Some(move || check.should_stop()));
+        self.sqlite.progress_handler(GUARD_INTERVAL_OPS, Some(move || check.should_stop()));
         let result = work(self);
         self.sqlite.progress_handler(0, None::<fn() -> bool>);
         result
@@ -160,10 +152,7 @@ impl Guard {
     /// A guard for a statement that may run for `timeout`, and the token whose drop abandons it.
     pub fn new(timeout: Duration) -> (Guard, Abandon) {
         let abandoned = Arc::new(AtomicBool::new(false));
-        let guard = Guard {
-            deadline: Instant::now() + timeout,
-            abandoned: abandoned.clone(),
-        };
+        let guard = Guard { deadline: Instant::now() + timeout, abandoned: abandoned.clone() };
         (guard, Abandon(abandoned))
     }
 
@@ -247,10 +236,9 @@ impl Policy {
             AuthAction::Attach { .. } | AuthAction::Detach { .. } => {
                 Some("ATTACH, DETACH and VACUUM: a component uses only its own database")
             }
-            AuthAction::Pragma {
-                pragma_name,
-                pragma_value,
-            } => pragma_refusal(pragma_name, pragma_value),
+            AuthAction::Pragma { pragma_name, pragma_value } => {
+                pragma_refusal(pragma_name, pragma_value)
+            }
             AuthAction::Function { function_name }
                 if function_name.eq_ignore_ascii_case("load_extension") =>
             {
@@ -315,10 +303,7 @@ mod tests {
     fn statements_are_classified_by_what_they_do() {
         let dir = tempfile::tempdir().unwrap();
         let connection = writer(dir.path());
-        connection
-            .sqlite
-            .execute_batch("CREATE TABLE t (x)")
-            .unwrap();
+        connection.sqlite.execute_batch("CREATE TABLE t (x)").unwrap();
         for (sql, kind) in [
             ("SELECT x FROM t", Kind::Read),
             ("PRAGMA user_version", Kind::Read),
@@ -339,10 +324,7 @@ mod tests {
     fn a_reader_classifies_statements_on_the_writers_latest_schema() {
         let dir = tempfile::tempdir().unwrap();
         let writer = writer(dir.path());
-        writer
-            .sqlite
-            .execute_batch("CREATE TABLE t (x, k)")
-            .unwrap();
+        writer.sqlite.execute_batch("CREATE TABLE t (x, k)").unwrap();
         let reader = Connection::open_reader(&dir.path().join("test.db")).unwrap();
         assert_eq!(reader.classify("SELECT x FROM t").unwrap(), Kind::Read);
         // An index the reader has not seen yet, which the upsert's conflict target needs.
@@ -376,10 +358,8 @@ mod tests {
             assert!(message.starts_with("not authorized: "), "{sql}: {message}");
         }
         assert!(!other.exists(), "VACUUM INTO wrote a file");
-        let mode: String = connection
-            .sqlite
-            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
-            .unwrap();
+        let mode: String =
+            connection.sqlite.query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap();
         assert_eq!(mode, "wal");
         // What the app needs stays allowed.
         connection
@@ -400,17 +380,12 @@ mod tests {
                        SELECT count(*) FROM n";
         let started = Instant::now();
         let result = connection.guarded(&guard, |c| {
-            c.sqlite
-                .query_row(endless, [], |row| row.get::<_, i64>(0))
-                .map_err(|e| c.error(e))
+            c.sqlite.query_row(endless, [], |row| row.get::<_, i64>(0)).map_err(|e| c.error(e))
         });
         assert!(matches!(result, Err(Error::Io(m)) if m.starts_with("interrupted")));
         assert!(started.elapsed() < Duration::from_secs(2));
         // The connection serves the next statement.
-        let one: i64 = connection
-            .sqlite
-            .query_row("SELECT 1", [], |row| row.get(0))
-            .unwrap();
+        let one: i64 = connection.sqlite.query_row("SELECT 1", [], |row| row.get(0)).unwrap();
         assert_eq!(one, 1);
     }
 

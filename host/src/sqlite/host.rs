@@ -104,20 +104,14 @@ async fn collect(started: Result<Started, Error>) -> Result<QueryResult, Error> 
     let mut rows = started.first_rows;
     let outcome = match started.rest {
         Rest::Done(outcome) => outcome,
-        Rest::Streaming {
-            rows: mut rest,
-            outcome,
-        } => {
+        Rest::Streaming { rows: mut rest, outcome } => {
             while let Some(batch) = rest.recv().await {
                 rows.extend(batch);
             }
             outcome.await.unwrap_or_else(|_| Err(task_ended()))
         }
     };
-    outcome.map(|()| QueryResult {
-        columns: started.columns,
-        rows,
-    })
+    outcome.map(|()| QueryResult { columns: started.columns, rows })
 }
 
 impl sqlite::Host for SqliteView<'_> {}
@@ -160,14 +154,7 @@ impl<T: Send> sqlite::HostConnectionWithStore<T> for Sqlite {
         statement: String,
         parameters: Vec<Value>,
     ) -> wasmtime::Result<
-        Result<
-            (
-                Vec<String>,
-                StreamReader<RowResult>,
-                FutureReader<Result<(), Error>>,
-            ),
-            Error,
-        >,
+        Result<(Vec<String>, StreamReader<RowResult>, FutureReader<Result<(), Error>>), Error>,
     > {
         let connection = store.with(|mut access| access.get().connection(&connection))?;
         let started = match connection.0.execute(statement, parameters).await {
@@ -178,10 +165,7 @@ impl<T: Send> sqlite::HostConnectionWithStore<T> for Sqlite {
             Rest::Done(outcome) => (None, OutcomeSource::Ready(outcome)),
             Rest::Streaming { rows, outcome } => (Some(rows), OutcomeSource::Pending(outcome)),
         };
-        let producer = RowProducer {
-            first_rows: started.first_rows,
-            rest,
-        };
+        let producer = RowProducer { first_rows: started.first_rows, rest };
         store.with(|mut access| {
             let rows = StreamReader::new(&mut access, producer)?;
             let outcome = FutureReader::new(&mut access, outcome.resolve())?;
@@ -193,12 +177,7 @@ impl<T: Send> sqlite::HostConnectionWithStore<T> for Sqlite {
         mut store: wasmtime::component::Access<'_, T, Self>,
         connection: Resource<GuestConnection>,
     ) -> wasmtime::Result<i64> {
-        Ok(store
-            .get()
-            .connection(&connection)?
-            .0
-            .stats()
-            .last_insert_rowid)
+        Ok(store.get().connection(&connection)?.0.stats().last_insert_rowid)
     }
 
     async fn last_insert_rowid_async(
@@ -206,12 +185,7 @@ impl<T: Send> sqlite::HostConnectionWithStore<T> for Sqlite {
         connection: Resource<GuestConnection>,
     ) -> wasmtime::Result<i64> {
         store.with(|mut access| {
-            Ok(access
-                .get()
-                .connection(&connection)?
-                .0
-                .stats()
-                .last_insert_rowid)
+            Ok(access.get().connection(&connection)?.0.stats().last_insert_rowid)
         })
     }
 

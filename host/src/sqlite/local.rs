@@ -208,13 +208,7 @@ impl Session {
         let outcome = self
             .database
             .writer
-            .run(
-                self.id,
-                scope,
-                sql,
-                parameters,
-                self.database.statement_timeout,
-            )
+            .run(self.id, scope, sql, parameters, self.database.statement_timeout)
             .await;
         *in_transaction = outcome.in_transaction;
         let collected = outcome.result?;
@@ -270,16 +264,11 @@ mod tests {
         let mut rows: Vec<Vec<Value>> = started.first_rows.into_iter().map(|r| r.values).collect();
         match started.rest {
             Rest::Done(outcome) => outcome?,
-            Rest::Streaming {
-                rows: mut rest,
-                outcome,
-            } => {
+            Rest::Streaming { rows: mut rest, outcome } => {
                 while let Some(batch) = rest.recv().await {
                     rows.extend(batch.into_iter().map(|r| r.values));
                 }
-                outcome
-                    .await
-                    .unwrap_or_else(|_| Err(statement::task_ended()))?;
+                outcome.await.unwrap_or_else(|_| Err(statement::task_ended()))?;
             }
         }
         Ok(rows)
@@ -294,9 +283,7 @@ mod tests {
 
     async fn with_table(database: &Arc<LocalDatabase>) -> Session {
         let session = Session::new(database.clone());
-        run(&session, "CREATE TABLE t (x INTEGER CHECK (x >= 0))")
-            .await
-            .unwrap();
+        run(&session, "CREATE TABLE t (x INTEGER CHECK (x >= 0))").await.unwrap();
         session
     }
 
@@ -312,12 +299,9 @@ mod tests {
                     let session = Session::new(database);
                     // Every tenth breaks the CHECK constraint.
                     let x = if n % 10 == 0 { -1 } else { n };
-                    let result = run_with(
-                        &session,
-                        "INSERT INTO t VALUES (?)",
-                        vec![Value::Integer(x)],
-                    )
-                    .await;
+                    let result =
+                        run_with(&session, "INSERT INTO t VALUES (?)", vec![Value::Integer(x)])
+                            .await;
                     (n, result, session.stats())
                 })
             })
@@ -339,16 +323,11 @@ mod tests {
         }
         assert_eq!(failed, 20);
         assert_eq!(count(&reader).await, 180);
-        let (commits, writes) = (
-            database.metrics.commits.get(),
-            database.metrics.committed_writes.get(),
-        );
+        let (commits, writes) =
+            (database.metrics.commits.get(), database.metrics.committed_writes.get());
         // The CREATE TABLE and the 200 inserts, in fewer commits than writes.
         assert_eq!(writes, 201);
-        assert!(
-            commits < writes / 2,
-            "{commits} commits for {writes} writes"
-        );
+        assert!(commits < writes / 2, "{commits} commits for {writes} writes");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -367,10 +346,7 @@ mod tests {
             other
         });
         tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(
-            !waiting.is_finished(),
-            "a write ran inside another guest's transaction"
-        );
+        assert!(!waiting.is_finished(), "a write ran inside another guest's transaction");
         run(&owner, "ROLLBACK").await.unwrap();
         let other = waiting.await.unwrap();
         assert_eq!(count(&other).await, 1, "the rolled back write is gone");
@@ -403,10 +379,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(500)).await;
         run(&setup, "INSERT INTO t VALUES (4)").await.unwrap();
         let late = run(&slow, "COMMIT").await;
-        assert!(
-            matches!(&late, Err(Error::Io(m)) if m.contains("rolled back")),
-            "{late:?}"
-        );
+        assert!(matches!(&late, Err(Error::Io(m)) if m.contains("rolled back")), "{late:?}");
         assert_eq!(count(&setup).await, 2);
         // The session is usable again, outside any transaction.
         run(&slow, "INSERT INTO t VALUES (5)").await.unwrap();
@@ -426,19 +399,14 @@ mod tests {
         .await
         .unwrap();
         let reading = Session::new(database.clone());
-        let started = reading
-            .execute("SELECT x FROM t".to_owned(), Vec::new())
-            .await
-            .unwrap();
+        let started = reading.execute("SELECT x FROM t".to_owned(), Vec::new()).await.unwrap();
         let Rest::Streaming { rows, .. } = started.rest else {
             panic!("10,000 rows came in one batch");
         };
         // The stream is open and unread: its reader holds a read transaction.
-        let write = tokio::time::timeout(
-            Duration::from_secs(5),
-            run(&session, "INSERT INTO t VALUES (0)"),
-        )
-        .await;
+        let write =
+            tokio::time::timeout(Duration::from_secs(5), run(&session, "INSERT INTO t VALUES (0)"))
+                .await;
         assert!(matches!(write, Ok(Ok(_))), "{write:?}");
         assert_eq!(count(&session).await, 10_001);
         drop(rows);
@@ -452,17 +420,11 @@ mod tests {
         let endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) \
                        SELECT count(*) FROM n";
         let cut = run(&session, endless).await;
-        assert!(
-            matches!(&cut, Err(Error::Io(m)) if m.starts_with("interrupted")),
-            "{cut:?}"
-        );
+        assert!(matches!(&cut, Err(Error::Io(m)) if m.starts_with("interrupted")), "{cut:?}");
         let endless_write = "INSERT INTO t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL \
                              SELECT i + 1 FROM n) SELECT i FROM n";
         let cut = run(&session, endless_write).await;
-        assert!(
-            matches!(&cut, Err(Error::Io(m)) if m.starts_with("interrupted")),
-            "{cut:?}"
-        );
+        assert!(matches!(&cut, Err(Error::Io(m)) if m.starts_with("interrupted")), "{cut:?}");
         run(&session, "INSERT INTO t VALUES (1)").await.unwrap();
         assert_eq!(count(&session).await, 1);
     }

@@ -160,13 +160,7 @@ impl Databases {
                 Some(opened) => opened.database.clone(),
                 None => open_database(label, location, options)?,
             };
-            by_label.insert(
-                label.clone(),
-                Opened {
-                    location: location.clone(),
-                    database,
-                },
-            );
+            by_label.insert(label.clone(), Opened { location: location.clone(), database });
         }
         Ok(Databases { by_label })
     }
@@ -178,14 +172,11 @@ fn open_database(
     options: &SqliteOptions,
 ) -> Result<Database> {
     Ok(match location {
-        DatabaseLocation::File(path) => LocalDatabase::open(path, label, options)
-            .map(Database::Local)
-            .with_context(|| {
-                format!(
-                    "cannot open sqlite database `{label}` at {}",
-                    path.display()
-                )
-            })?,
+        DatabaseLocation::File(path) => {
+            LocalDatabase::open(path, label, options).map(Database::Local).with_context(|| {
+                format!("cannot open sqlite database `{label}` at {}", path.display())
+            })?
+        }
         DatabaseLocation::Libsql { url, token } => RemoteDatabase::open(
             url,
             token,
@@ -216,11 +207,7 @@ impl SqliteCtx {
         if !self.allowed.iter().any(|allowed| allowed == label) {
             return Err(Error::AccessDenied);
         }
-        let opened = self
-            .databases
-            .by_label
-            .get(label)
-            .ok_or(Error::NoSuchDatabase)?;
+        let opened = self.databases.by_label.get(label).ok_or(Error::NoSuchDatabase)?;
         Ok(Session::new(&opened.database))
     }
 }
@@ -252,13 +239,7 @@ mod tests {
         let labels = ["listings", "users"];
         let first = Databases::open(&config("users.db"), &labels, &options, None).unwrap();
         let second = Databases::open(&config("moved.db"), &labels, &options, Some(&first)).unwrap();
-        assert!(Arc::ptr_eq(
-            &local(&first, "listings"),
-            &local(&second, "listings")
-        ));
-        assert!(!Arc::ptr_eq(
-            &local(&first, "users"),
-            &local(&second, "users")
-        ));
+        assert!(Arc::ptr_eq(&local(&first, "listings"), &local(&second, "listings")));
+        assert!(!Arc::ptr_eq(&local(&first, "users"), &local(&second, "users")));
     }
 }

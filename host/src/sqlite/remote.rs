@@ -117,11 +117,8 @@ impl RemoteDatabase {
             return Ok(no_rows(written(connection)));
         }
         let statement = connection.prepare(sql).await?;
-        let columns: Vec<String> = statement
-            .columns()
-            .iter()
-            .map(|column| column.name().to_owned())
-            .collect();
+        let columns: Vec<String> =
+            statement.columns().iter().map(|column| column.name().to_owned()).collect();
         self.has_columns.remember(sql, !columns.is_empty());
         if columns.is_empty() {
             statement.execute(parameters).await?;
@@ -140,10 +137,7 @@ impl RemoteDatabase {
         Ok(Collected {
             columns,
             rows: collected,
-            effects: Effects {
-                inserted_rowid: None,
-                changes: (changes > 0).then_some(changes),
-            },
+            effects: Effects { inserted_rowid: None, changes: (changes > 0).then_some(changes) },
         })
     }
 
@@ -158,14 +152,9 @@ impl RemoteDatabase {
 /// connections for now (429). The client reports these only as text.
 fn never_ran(error: &libsql::Error) -> bool {
     let text = error.to_string();
-    [
-        "SQLITE_BUSY",
-        "is expired",
-        "429 Too Many Requests",
-        "DbCreateTimeout",
-    ]
-    .iter()
-    .any(|sign| text.contains(sign))
+    ["SQLITE_BUSY", "is expired", "429 Too Many Requests", "DbCreateTimeout"]
+        .iter()
+        .any(|sign| text.contains(sign))
 }
 
 /// Whether `sql` is an INSERT, REPLACE, UPDATE or DELETE (or one after a WITH): the statements
@@ -175,33 +164,21 @@ fn changes_rows(sql: &str) -> bool {
     // Comments before the first keyword.
     loop {
         if let Some(line) = rest.strip_prefix("--") {
-            rest = line
-                .split_once('\n')
-                .map_or("", |(_, after)| after)
-                .trim_start();
+            rest = line.split_once('\n').map_or("", |(_, after)| after).trim_start();
         } else if let Some(block) = rest.strip_prefix("/*") {
-            rest = block
-                .split_once("*/")
-                .map_or("", |(_, after)| after)
-                .trim_start();
+            rest = block.split_once("*/").map_or("", |(_, after)| after).trim_start();
         } else {
             break;
         }
     }
-    let keyword = &rest[..rest
-        .find(|c: char| !c.is_ascii_alphabetic())
-        .unwrap_or(rest.len())];
+    let keyword = &rest[..rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len())];
     ["INSERT", "REPLACE", "UPDATE", "DELETE", "WITH"]
         .iter()
         .any(|writes| keyword.eq_ignore_ascii_case(writes))
 }
 
 fn no_rows(effects: Effects) -> Collected {
-    Collected {
-        columns: Vec::new(),
-        rows: Vec::new(),
-        effects,
-    }
+    Collected { columns: Vec::new(), rows: Vec::new(), effects }
 }
 
 fn to_libsql(value: Value) -> libsql::Value {
@@ -235,11 +212,7 @@ pub struct Session {
 
 impl Session {
     pub fn new(database: Arc<RemoteDatabase>) -> Self {
-        Session {
-            database,
-            pinned: tokio::sync::Mutex::new(None),
-            stats: Mutex::default(),
-        }
+        Session { database, pinned: tokio::sync::Mutex::new(None), stats: Mutex::default() }
     }
 
     /// Runs `sql` to its end, within the statement deadline.
@@ -267,10 +240,7 @@ impl Session {
             let mut pause = FIRST_RETRY_PAUSE;
             loop {
                 let in_transaction = !connection.is_autocommit();
-                let result = self
-                    .database
-                    .run(&connection, &sql, parameters.clone())
-                    .await;
+                let result = self.database.run(&connection, &sql, parameters.clone()).await;
                 match result {
                     // Outside a transaction such a statement is sent again, on a new stream,
                     // until it runs or the deadline; inside one the guest decides. Its slot is
@@ -290,9 +260,7 @@ impl Session {
             }
         })
         .await;
-        self.database
-            .metrics
-            .observe(started - queued, started.elapsed());
+        self.database.metrics.observe(started - queued, started.elapsed());
         let Ok(attempted) = outcome else {
             // The connection is dropped: where its server stream stands is unknown.
             return Err(Error::Io(format!(

@@ -54,22 +54,15 @@ impl std::str::FromStr for StartupSql {
         }
         let (path, label) = match file.split_once(':') {
             Some((_, label)) if label.trim().is_empty() => {
-                return Err(format!(
-                    "database label is empty in the '@{file}' sqlite statement"
-                ));
+                return Err(format!("database label is empty in the '@{file}' sqlite statement"));
             }
             Some((path, _)) if path.trim().is_empty() => {
-                return Err(format!(
-                    "file path is empty in the '@{file}' sqlite statement"
-                ));
+                return Err(format!("file path is empty in the '@{file}' sqlite statement"));
             }
             Some((path, label)) => (path.trim(), label.trim()),
             None => (file, DEFAULT_LABEL),
         };
-        Ok(StartupSql::File {
-            path: PathBuf::from(path),
-            label: label.to_string(),
-        })
+        Ok(StartupSql::File { path: PathBuf::from(path), label: label.to_string() })
     }
 }
 
@@ -87,17 +80,16 @@ impl Databases {
     /// Each database is one the app opened for it (see `AppDatabases` in `app`).
     pub async fn run_startup_sql(&self, statements: &[StartupSql]) -> Result<()> {
         for statement in statements {
-            let database = self
-                .by_label
-                .get(statement.label())
-                .map(|opened| &opened.database)
-                .ok_or_else(|| {
-                    format_err!(
-                        "based on the '{statement}' a registered database named '{}' was \
+            let database =
+                self.by_label.get(statement.label()).map(|opened| &opened.database).ok_or_else(
+                    || {
+                        format_err!(
+                            "based on the '{statement}' a registered database named '{}' was \
                          expected but not found.",
-                        statement.label()
-                    )
-                })?;
+                            statement.label()
+                        )
+                    },
+                )?;
             let session = Session::new(database);
             match statement {
                 StartupSql::Statement(sql) => run(&session, sql).await.with_context(|| {
@@ -134,10 +126,7 @@ impl Databases {
 
 /// Runs one statement; rows a query returns are dropped, as Spin drops them.
 async fn run(session: &Session, sql: &str) -> Result<()> {
-    let started = session
-        .execute(sql.to_string(), Vec::new())
-        .await
-        .map_err(describe)?;
+    let started = session.execute(sql.to_string(), Vec::new()).await.map_err(describe)?;
     match started.rest {
         Rest::Done(outcome) => outcome.map_err(describe),
         Rest::Streaming { .. } => Ok(()),
@@ -207,31 +196,16 @@ mod tests {
         );
         assert_eq!(
             parse("@migration.sql"),
-            Ok(StartupSql::File {
-                path: "migration.sql".into(),
-                label: "default".into()
-            })
+            Ok(StartupSql::File { path: "migration.sql".into(), label: "default".into() })
         );
         assert_eq!(
             parse("@ dir/m.sql : users "),
-            Ok(StartupSql::File {
-                path: "dir/m.sql".into(),
-                label: "users".into()
-            })
+            Ok(StartupSql::File { path: "dir/m.sql".into(), label: "users".into() })
         );
         for (argument, message) in [
-            (
-                "@",
-                "database configuration is empty in the '@' sqlite statement",
-            ),
-            (
-                "@m.sql:",
-                "database label is empty in the '@m.sql:' sqlite statement",
-            ),
-            (
-                "@:users",
-                "file path is empty in the '@:users' sqlite statement",
-            ),
+            ("@", "database configuration is empty in the '@' sqlite statement"),
+            ("@m.sql:", "database label is empty in the '@m.sql:' sqlite statement"),
+            ("@:users", "file path is empty in the '@:users' sqlite statement"),
         ] {
             assert_eq!(parse(argument), Err(message.to_string()), "{argument}");
         }
@@ -252,10 +226,6 @@ mod tests {
                 "INSERT INTO t VALUES ('last')\n-- done",
             ]
         );
-        assert!(
-            statements_of("-- nothing\n/* at all */ ;")
-                .unwrap()
-                .is_empty()
-        );
+        assert!(statements_of("-- nothing\n/* at all */ ;").unwrap().is_empty());
     }
 }

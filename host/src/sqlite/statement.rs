@@ -50,10 +50,7 @@ pub struct Started {
 
 pub enum Rest {
     Done(Result<(), Error>),
-    Streaming {
-        rows: RowStream,
-        outcome: oneshot::Receiver<Result<(), Error>>,
-    },
+    Streaming { rows: RowStream, outcome: oneshot::Receiver<Result<(), Error>> },
 }
 
 /// The rows after the first batch, as the statement produces them.
@@ -83,11 +80,7 @@ pub struct Collected {
 impl Collected {
     /// As a statement that has started and already ended.
     pub fn into_started(self) -> Started {
-        Started {
-            columns: self.columns,
-            first_rows: self.rows,
-            rest: Rest::Done(Ok(())),
-        }
+        Started { columns: self.columns, first_rows: self.rows, rest: Rest::Done(Ok(())) }
     }
 }
 
@@ -143,19 +136,8 @@ impl Sinks {
         let (first_tx, first) = oneshot::channel();
         let (rows_tx, rows) = mpsc::channel(2);
         let (outcome_tx, outcome) = oneshot::channel();
-        let sinks = Sinks {
-            first: first_tx,
-            rows: rows_tx,
-            outcome: outcome_tx,
-        };
-        (
-            sinks,
-            Receivers {
-                first,
-                rows,
-                outcome,
-            },
-        )
+        let sinks = Sinks { first: first_tx, rows: rows_tx, outcome: outcome_tx };
+        (sinks, Receivers { first, rows, outcome })
     }
 
     /// Reports that the statement could not start.
@@ -175,10 +157,7 @@ impl Receivers {
                 Rest::Done(Ok(()))
             } else {
                 Rest::Streaming {
-                    rows: RowStream {
-                        rows: self.rows,
-                        _abandon: abandon,
-                    },
+                    rows: RowStream { rows: self.rows, _abandon: abandon },
                     outcome: self.outcome,
                 }
             },
@@ -218,11 +197,7 @@ pub fn stream(
                 return;
             }
         };
-        let first = FirstBatch {
-            columns,
-            rows: std::mem::take(&mut batch),
-            complete,
-        };
+        let first = FirstBatch { columns, rows: std::mem::take(&mut batch), complete };
         if sinks.first.send(Ok(first)).is_err() || complete {
             return;
         }
@@ -230,10 +205,7 @@ pub fn stream(
             match fill_batch(connection, &mut rows, &mut batch, ROW_BATCH) {
                 Ok(done) => {
                     if !batch.is_empty()
-                        && sinks
-                            .rows
-                            .blocking_send(std::mem::take(&mut batch))
-                            .is_err()
+                        && sinks.rows.blocking_send(std::mem::take(&mut batch)).is_err()
                     {
                         // The guest dropped the stream: stop, free the connection.
                         break Ok(());
@@ -267,11 +239,7 @@ pub fn try_read(
         let mut rows = Vec::new();
         let mut stepping = statement.raw_query();
         match fill_batch(connection, &mut stepping, &mut rows, max_rows + 1) {
-            Ok(true) => Some(Ok(Started {
-                columns,
-                first_rows: rows,
-                rest: Rest::Done(Ok(())),
-            })),
+            Ok(true) => Some(Ok(Started { columns, first_rows: rows, rest: Rest::Done(Ok(())) })),
             // More rows than `max_rows`, or stopped at the budget.
             Ok(false) => None,
             Err(_) if budget.should_stop() => None,
@@ -301,11 +269,7 @@ pub fn collect(
             inserted_rowid: (rowid != rowid_before).then_some(rowid),
             changes: (!readonly).then(|| connection.sqlite.changes()),
         };
-        Ok(Collected {
-            columns,
-            rows,
-            effects,
-        })
+        Ok(Collected { columns, rows, effects })
     })
 }
 
@@ -314,10 +278,7 @@ fn prepare<'c>(
     sql: &str,
     parameters: &[Value],
 ) -> Result<rusqlite::CachedStatement<'c>, Error> {
-    let mut statement = connection
-        .sqlite
-        .prepare_cached(sql)
-        .map_err(|e| connection.error(e))?;
+    let mut statement = connection.sqlite.prepare_cached(sql).map_err(|e| connection.error(e))?;
     let expected = statement.parameter_count();
     if expected != parameters.len() {
         return Err(Error::Io(format!(
@@ -333,19 +294,13 @@ fn prepare<'c>(
             Value::Blob(b) => ValueRef::Blob(b),
             Value::Null => ValueRef::Null,
         });
-        statement
-            .raw_bind_parameter(index + 1, value)
-            .map_err(|e| connection.error(e))?;
+        statement.raw_bind_parameter(index + 1, value).map_err(|e| connection.error(e))?;
     }
     Ok(statement)
 }
 
 fn column_names(statement: &rusqlite::Statement<'_>) -> Vec<String> {
-    statement
-        .column_names()
-        .into_iter()
-        .map(str::to_owned)
-        .collect()
+    statement.column_names().into_iter().map(str::to_owned).collect()
 }
 
 /// Steps rows into `batch` until it holds `limit`; `Ok(true)` once the result set is exhausted.

@@ -65,10 +65,7 @@ struct Job {
 
 impl Job {
     fn answer(self, result: Result<Collected, Error>, in_transaction: bool) {
-        let _ = self.reply.send(Outcome {
-            result,
-            in_transaction,
-        });
+        let _ = self.reply.send(Outcome { result, in_transaction });
     }
 }
 
@@ -80,12 +77,7 @@ impl Writer {
         metrics: DatabaseMetrics,
     ) -> std::io::Result<Writer> {
         let (queue, jobs) = mpsc::channel();
-        let thread = WriterThread {
-            connection,
-            jobs,
-            waiting: VecDeque::new(),
-            metrics,
-        };
+        let thread = WriterThread { connection, jobs, waiting: VecDeque::new(), metrics };
         std::thread::Builder::new()
             .name(format!("sqlite-writer-{name}"))
             .spawn(move || thread.run())?;
@@ -104,15 +96,7 @@ impl Writer {
     ) -> Outcome {
         let (guard, abandon): (Guard, Abandon) = Guard::new(timeout);
         let (reply, answer) = oneshot::channel();
-        let job = Job {
-            session,
-            scope,
-            queued_at: Instant::now(),
-            sql,
-            parameters,
-            guard,
-            reply,
-        };
+        let job = Job { session, scope, queued_at: Instant::now(), sql, parameters, guard, reply };
         let gone = || Outcome {
             result: Err(Error::Io("the database writer has stopped".into())),
             in_transaction: false,
@@ -175,11 +159,7 @@ impl WriterThread {
     fn gather(&mut self, first: Job) -> Vec<Job> {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
-            match self
-                .waiting
-                .pop_front()
-                .or_else(|| self.jobs.try_recv().ok())
-            {
+            match self.waiting.pop_front().or_else(|| self.jobs.try_recv().ok()) {
                 Some(Message::Run(job)) if job.scope == Scope::Batch => batch.push(job),
                 Some(Message::End(_)) => {}
                 Some(other) => {
@@ -227,11 +207,7 @@ impl WriterThread {
                 }
                 return batch;
             }
-            let undo = if result.is_err() {
-                self.execute("ROLLBACK TO statement")
-            } else {
-                Ok(())
-            };
+            let undo = if result.is_err() { self.execute("ROLLBACK TO statement") } else { Ok(()) };
             if let Err(error) = undo.and_then(|()| self.execute("RELEASE statement")) {
                 // The savepoint machinery itself failed: nothing in this transaction is safe.
                 self.rollback();

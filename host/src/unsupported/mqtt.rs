@@ -20,9 +20,7 @@ impl mqtt::HostConnection for &AllowedHosts {
         _keep_alive_interval_in_secs: u64,
     ) -> Result<Result<Resource<Connection>, Error>> {
         if !self.allows_address(&address, "mqtt") {
-            return Ok(Err(Error::ConnectionFailed(format!(
-                "address {address} is not permitted"
-            ))));
+            return Ok(Err(Error::ConnectionFailed(format!("address {address} is not permitted"))));
         }
         Ok(Err(Error::Other(not_supported(INTERFACE))))
     }

@@ -18,9 +18,8 @@ impl postgres::HostConnection for &AllowedHosts {
             Ok(servers) => servers,
             Err(message) => return Ok(Err(Error::ConnectionFailed(message))),
         };
-        if let Some(refused) = servers
-            .iter()
-            .find(|server| !self.allows_address(server, "postgres"))
+        if let Some(refused) =
+            servers.iter().find(|server| !self.allows_address(server, "postgres"))
         {
             return Ok(Err(Error::ConnectionFailed(format!(
                 "address postgres://{refused} is not permitted"
@@ -57,14 +56,11 @@ impl postgres::HostConnection for &AllowedHosts {
 /// (`host=db,replica port=5432 user=app`), where the i-th port goes with the i-th host, or one
 /// port with every host.
 fn servers(connection: &str) -> Result<Vec<String>, String> {
-    let url = ["postgres://", "postgresql://"]
-        .iter()
-        .find_map(|scheme| connection.strip_prefix(scheme));
+    let url =
+        ["postgres://", "postgresql://"].iter().find_map(|scheme| connection.strip_prefix(scheme));
     if let Some(rest) = url {
         let authority = rest.split(['/', '?']).next().unwrap_or_default();
-        let hosts = authority
-            .rsplit_once('@')
-            .map_or(authority, |(_, hosts)| hosts);
+        let hosts = authority.rsplit_once('@').map_or(authority, |(_, hosts)| hosts);
         return Ok(hosts.split(',').map(str::to_string).collect());
     }
     let mut hosts = Vec::new();
@@ -80,11 +76,7 @@ fn servers(connection: &str) -> Result<Vec<String>, String> {
         .into_iter()
         .enumerate()
         .map(|(i, host)| {
-            let port = ports.get(i).or(if ports.len() == 1 {
-                ports.first()
-            } else {
-                None
-            });
+            let port = ports.get(i).or(if ports.len() == 1 { ports.first() } else { None });
             match port {
                 Some(port) => format!("{host}:{port}"),
                 None => host,

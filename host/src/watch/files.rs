@@ -37,8 +37,7 @@ impl std::fmt::Display for Changes {
         let components = self.components.iter().map(|id| format!("`{id}`"));
         let files = [
             self.manifest.then(|| "the manifest".to_string()),
-            self.runtime_config
-                .then(|| "the runtime config".to_string()),
+            self.runtime_config.then(|| "the runtime config".to_string()),
         ];
         let all: Vec<String> = components.chain(files.into_iter().flatten()).collect();
         f.write_str(&all.join(", "))
@@ -69,10 +68,7 @@ impl Plan {
         }
         let mut components = Vec::new();
         for (id, component) in &manifest.components {
-            let Some(build) = component
-                .build
-                .as_ref()
-                .filter(|build| !build.watch.is_empty())
+            let Some(build) = component.build.as_ref().filter(|build| !build.watch.is_empty())
             else {
                 println!(
                     "Component `{id}` has no `watch` globs in [component.{id}.build]: \
@@ -93,9 +89,7 @@ impl Plan {
                 );
                 roots.push(root_of(&pattern));
             }
-            let globs = globs
-                .build()
-                .with_context(|| format!("component.{id}.build.watch"))?;
+            let globs = globs.build().with_context(|| format!("component.{id}.build.watch"))?;
             components.push((id.clone(), globs));
         }
         Ok(Plan {
@@ -125,11 +119,7 @@ fn root_of(pattern: &Path) -> (PathBuf, RecursiveMode) {
     let parts: Vec<Component> = pattern.components().collect();
     let literal = parts
         .iter()
-        .position(|part| {
-            part.as_os_str()
-                .to_string_lossy()
-                .contains(['*', '?', '[', '{'])
-        })
+        .position(|part| part.as_os_str().to_string_lossy().contains(['*', '?', '[', '{']))
         .unwrap_or(parts.len());
     let base: PathBuf = parts[..literal].iter().collect();
     match &parts[literal..] {
@@ -197,11 +187,7 @@ impl FileWatch {
                 tracing::warn!("not watching {}: {error}", dir.display());
             }
         }
-        Ok(FileWatch {
-            plan,
-            events,
-            _debouncer: debouncer,
-        })
+        Ok(FileWatch { plan, events, _debouncer: debouncer })
     }
 
     /// Waits for the next changes that matter (files created, changed or removed that the plan
@@ -274,12 +260,8 @@ watch = ["b/*.txt", "/elsewhere/b.conf"]
 
     fn plan() -> Plan {
         let manifest = Manifest::parse(MANIFEST, PathBuf::from("/app")).unwrap();
-        Plan::new(
-            &manifest,
-            Path::new("/app/spin.toml"),
-            Some(Path::new("/app/runtime.toml")),
-        )
-        .unwrap()
+        Plan::new(&manifest, Path::new("/app/spin.toml"), Some(Path::new("/app/runtime.toml")))
+            .unwrap()
     }
 
     fn changes_of(paths: &[&str]) -> Changes {
@@ -301,26 +283,13 @@ watch = ["b/*.txt", "/elsewhere/b.conf"]
             changes_of(&["/app/a/src/deep/lib.rs", "/app/a/Cargo.toml"]).components,
             components(&["a"])
         );
-        assert_eq!(
-            changes_of(&["/app/shared/src/lib.rs"]).components,
-            components(&["a"])
-        );
-        assert_eq!(
-            changes_of(&["/app/b/notes.txt"]).components,
-            components(&["b"])
-        );
-        assert_eq!(
-            changes_of(&["/elsewhere/b.conf"]).components,
-            components(&["b"])
-        );
+        assert_eq!(changes_of(&["/app/shared/src/lib.rs"]).components, components(&["a"]));
+        assert_eq!(changes_of(&["/app/b/notes.txt"]).components, components(&["b"]));
+        assert_eq!(changes_of(&["/elsewhere/b.conf"]).components, components(&["b"]));
         // `*` stays within a directory; other files and the build's output do not count.
         assert!(
-            changes_of(&[
-                "/app/b/sub/notes.txt",
-                "/app/a/src/lib.txt",
-                "/app/target/x.rs"
-            ])
-            .is_empty()
+            changes_of(&["/app/b/sub/notes.txt", "/app/a/src/lib.txt", "/app/target/x.rs"])
+                .is_empty()
         );
     }
 
@@ -333,11 +302,8 @@ watch = ["b/*.txt", "/elsewhere/b.conf"]
     #[test]
     fn only_the_directories_the_globs_reach_are_watched() {
         use RecursiveMode::{NonRecursive, Recursive};
-        let roots: Vec<(String, RecursiveMode)> = plan()
-            .roots
-            .into_iter()
-            .map(|(dir, mode)| (dir.display().to_string(), mode))
-            .collect();
+        let roots: Vec<(String, RecursiveMode)> =
+            plan().roots.into_iter().map(|(dir, mode)| (dir.display().to_string(), mode)).collect();
         let expected = [
             ("/app", NonRecursive),
             ("/app/a", NonRecursive),
@@ -346,9 +312,6 @@ watch = ["b/*.txt", "/elsewhere/b.conf"]
             ("/app/shared/src", Recursive),
             ("/elsewhere", NonRecursive),
         ];
-        assert_eq!(
-            roots,
-            expected.map(|(dir, mode)| (dir.to_string(), mode)).to_vec()
-        );
+        assert_eq!(roots, expected.map(|(dir, mode)| (dir.to_string(), mode)).to_vec());
     }
 }

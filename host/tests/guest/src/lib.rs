@@ -70,11 +70,7 @@ pub async fn handle(request: Request) -> impl IntoResponse {
             // `times` calls one after the other in one request, as the public API calls two
             // services in turn.
             let times = param(&request, "times").and_then(|t| t.parse().ok());
-            fetch(
-                param(&request, "url").unwrap_or_default(),
-                times.unwrap_or(1),
-            )
-            .await
+            fetch(param(&request, "url").unwrap_or_default(), times.unwrap_or(1)).await
         }
         "echo" => match request.into_body().bytes().await {
             Ok(body) => text(200, format!("{} bytes", body.len())),
@@ -93,14 +89,9 @@ pub async fn handle(request: Request) -> impl IntoResponse {
             }
         }
         "grow" => {
-            let mib: usize = param(&request, "mib")
-                .and_then(|m| m.parse().ok())
-                .unwrap_or(1);
+            let mib: usize = param(&request, "mib").and_then(|m| m.parse().ok()).unwrap_or(1);
             let block = vec![1u8; mib * 1024 * 1024];
-            text(
-                200,
-                format!("allocated {} bytes", std::hint::black_box(block).len()),
-            )
+            text(200, format!("allocated {} bytes", std::hint::black_box(block).len()))
         }
         _ => text(404, format!("the test guest has no action {action:?}")),
     }
@@ -148,9 +139,7 @@ async fn key_value(store: &str, key: &str, value: &str) -> Response {
 }
 
 async fn open(db: &str) -> Result<Connection, Response> {
-    Connection::open(db)
-        .await
-        .map_err(|error| text(403, format!("{error:?}")))
+    Connection::open(db).await.map_err(|error| text(403, format!("{error:?}")))
 }
 
 async fn put(db: &str, value: &str) -> Response {
@@ -184,11 +173,7 @@ async fn count(db: &str) -> Response {
         Err(response) => return response,
     };
     let rows = async {
-        connection
-            .execute("SELECT value FROM items ORDER BY rowid", [])
-            .await?
-            .collect()
-            .await
+        connection.execute("SELECT value FROM items ORDER BY rowid", []).await?.collect().await
     }
     .await;
     match rows {
