@@ -196,7 +196,7 @@ impl Bench<'_> {
             true => self.timed_start(setup, &dir)?,
             false => {
                 eprintln!("{}: starting", setup.label);
-                setup.start(Served::App, &dir)?
+                start_compiled(setup, Served::App, &dir)?
             }
         };
         let running = started.running;
@@ -213,12 +213,7 @@ impl Bench<'_> {
         eprintln!("{}: the trivial component", setup.label);
         let scenarios = self.scenarios(setup.system, true, Served::Floor);
         let dir = self.run_dir.join(format!("{tag}-floor"));
-        if setup.system.serves_app() {
-            // A host's first start compiles the component into its cache, and keeps the
-            // compiler's memory: the one measured is the next.
-            drop(setup.start(Served::Floor, &dir.join("compiling"))?);
-        }
-        let running = setup.start(Served::Floor, &dir)?.running;
+        let running = start_compiled(setup, Served::Floor, &dir)?.running;
         self.measure_scenarios(&running, &scenarios, &[], None, report)
     }
 
@@ -380,6 +375,13 @@ impl Bench<'_> {
     }
 }
 
+/// `served` on `setup` after a first start that fills the compile cache: a host that compiled
+/// keeps some of the compiler's memory, and a deployed one restarts on its cache.
+fn start_compiled(setup: &Setup, served: Served, dir: &Path) -> Result<Started> {
+    drop(setup.start(served, &dir.join("compiling"))?);
+    setup.start(served, dir)
+}
+
 /// What went wrong in `part`: an error, or a panic's message (testkit panics on failure).
 fn failure(part: impl FnOnce() -> Result<()>) -> Option<String> {
     match std::panic::catch_unwind(AssertUnwindSafe(part)) {
@@ -404,8 +406,7 @@ fn median(values: &[f64]) -> f64 {
 }
 
 fn unix_now() -> u64 {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH);
-    now.map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// The short commit of `repo`, `-dirty` when it has changes.

@@ -89,6 +89,7 @@ impl CompileCache {
         if let Err(error) = self.store(&component, &key, &path) {
             tracing::warn!("cannot cache the compiled component: {error:#}");
         }
+        release_compiler_memory();
         Ok(component)
     }
 
@@ -106,6 +107,16 @@ impl CompileCache {
         temporary.persist(path)?;
         Ok(())
     }
+}
+
+/// Compiling takes far more memory than running (tens of megabytes for this app's three
+/// components), and the allocator keeps what the compiler freed cached in the threads that
+/// compiled: this one and rayon's pool, where wasmtime compiles functions in parallel. Left
+/// there, a host that compiled at start would hold it for as long as it runs.
+fn release_compiler_memory() {
+    // SAFETY: `mi_collect` only returns memory that no allocation uses to the system.
+    rayon::broadcast(|_| unsafe { libmimalloc_sys::mi_collect(true) });
+    unsafe { libmimalloc_sys::mi_collect(true) };
 }
 
 /// The payload of a cache file, once its header shows it is ours, for `key`, and intact.
