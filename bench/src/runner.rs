@@ -375,8 +375,8 @@ impl Bench<'_> {
     }
 }
 
-/// `served` on `setup` after a first start that fills the compile cache: a host that compiled
-/// keeps some of the compiler's memory, and a deployed one restarts on its cache.
+/// `served` on `setup` after a first start, stopped, that fills fn-host's compile cache: a host
+/// that compiled keeps some of the compiler's memory, and a deployed one restarts on its cache.
 fn start_compiled(setup: &Setup, served: Served, dir: &Path) -> Result<Started> {
     drop(setup.start(served, &dir.join("compiling"))?);
     setup.start(served, dir)

@@ -139,8 +139,8 @@ struct UpArgs {
 /// Runs the command line; errors are printed with their causes and exit with status 1.
 pub fn main() -> ExitCode {
     // Transparent huge pages (which the allocator asks for) make a heap that touched a few
-    // bytes of a 2 MiB range hold all of it resident: the host grew by a third more under load
-    // and never gave it back. A hint only: where it is refused, the host runs as it is.
+    // bytes of a 2 MiB range hold all of it resident, and the host kept that after a load.
+    // A hint only: where it is refused, the host runs as it is.
     #[cfg(target_os = "linux")]
     let _ = rustix::thread::disable_transparent_huge_pages(true);
     let cli = parse_command_line();
