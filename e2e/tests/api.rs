@@ -323,7 +323,8 @@ fn wrong_content_type_method_or_path_and_unknown_users() {
         let elsewhere = app.get("/elsewhere");
         assert_eq!(elsewhere.status, 404);
         match app.served_by(&elsewhere) {
-            // fn-host answers its own errors in the app's envelope (README, "The host").
+            // fn-host answers its own errors in the app's envelope (docs/host.md, "Where it
+            // differs from Spin").
             HostProgram::FnHost(_) => {
                 assert_eq!(elsewhere.errors(), ["no route for /elsewhere"]);
             }

@@ -289,7 +289,8 @@ const fn no_route(step: &'static str) -> Known {
         step,
         parts: &["content-type", "body"],
         why: "no route matches: fn-host answers its own errors in the app's JSON envelope \
-              (README, \"The host\"); Spin answers an empty 404 (trigger-http's `not_found`)",
+              (docs/host.md, \"Where it differs from Spin\"); Spin answers an empty 404 \
+              (trigger-http's `not_found`)",
     }
 }
 
