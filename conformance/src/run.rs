@@ -17,7 +17,7 @@ pub enum Expectation {
     /// For a test of an interface fn-host links but does not serve: each invocation gets the
     /// error that says so, as a 500 with the guest's rendering of it.
     Unsupported {
-        /// The interface, e.g. `fermyon:spin/redis@2.0.0`.
+        /// The interface, e.g. `fermyon:spin/mqtt@2.0.0`.
         interface: &'static str,
     },
 }
@@ -34,11 +34,12 @@ impl Runner {
     /// Runs `test`; the error lists every difference of the first invocation that differs, with
     /// what the host printed.
     pub fn run(&self, test: &Test, expectation: Expectation) -> Result<(), String> {
-        let ports = self.services.ports(&test.config.preconditions);
+        let services = self.services.for_test(&test.config.preconditions)?;
+        let ports = &services.ports;
         let dir = testkit::fresh_dir();
         let manifest = std::fs::read_to_string(test.dir.join("spin.toml"))
             .map_err(|e| format!("read {}/spin.toml: {e}", test.name))?;
-        std::fs::write(dir.join("spin.toml"), substitute_ports(&manifest, &ports)?)
+        std::fs::write(dir.join("spin.toml"), substitute_ports(&manifest, ports)?)
             .and_then(|()| {
                 std::fs::copy(test.dir.join("component.wasm"), dir.join("component.wasm"))
             })
@@ -56,7 +57,7 @@ impl Runner {
                 })
                 .uri(format!("{}{}", host.url, request.path));
             for header in &request.headers {
-                sent = sent.header(&header.name, substitute_ports(&header.value, &ports)?);
+                sent = sent.header(&header.name, substitute_ports(&header.value, ports)?);
             }
             let body = request.body.clone().unwrap_or_default().into_bytes();
             let sent = sent

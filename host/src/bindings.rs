@@ -17,6 +17,8 @@ wasmtime::component::bindgen!({
         // Spin 2's synchronous interfaces over a database: async on the host for the same reason.
         "fermyon:spin/sqlite": async | trappable,
         "fermyon:spin/key-value": async | trappable,
+        // Each call waits for the server.
+        "fermyon:spin/redis": async | trappable,
         default: trappable,
     },
     with: {
@@ -24,5 +26,6 @@ wasmtime::component::bindgen!({
         "fermyon:spin/sqlite.connection": crate::sqlite::GuestConnection,
         "spin:key-value/key-value.store": crate::key_value::GuestStore,
         "fermyon:spin/key-value.store": crate::key_value::GuestStore,
+        "fermyon:spin/redis.connection": crate::redis::GuestRedis,
     },
 });

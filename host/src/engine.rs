@@ -5,6 +5,7 @@
 use crate::bindings::{fermyon, spin};
 use crate::instance::InstanceState;
 use crate::key_value::{KeyValue, KeyValueView};
+use crate::redis::{Redis, RedisView};
 use crate::sqlite::{Sqlite, SqliteView};
 use crate::unsupported::Unsupported;
 use crate::variables::Variables;
@@ -73,8 +74,9 @@ pub fn build(options: &EngineOptions) -> Result<Engine> {
 
 /// Every import a guest may use: WASI 0.2 (Rust's std on wasip2; TCP sockets as the component's
 /// allow-list grants) and 0.3, `wasi:http` 0.2 and 0.3; the Spin 3 interfaces (`spin:sqlite`,
-/// `spin:key-value`, `spin:variables`) and their Spin 2 versions (`fermyon:spin/*`); and, linked
-/// only to fail with a clear error, Redis, MQTT and PostgreSQL ([`crate::unsupported`]).
+/// `spin:key-value`, `spin:variables`) and their Spin 2 versions (`fermyon:spin/*`), Spin 2's
+/// outbound Redis; and, linked only to fail with a clear error, MQTT and PostgreSQL
+/// ([`crate::unsupported`]).
 pub fn linker(engine: &Engine) -> Result<Linker<InstanceState>> {
     let mut linker: Linker<InstanceState> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -95,8 +97,9 @@ pub fn linker(engine: &Engine) -> Result<Linker<InstanceState>> {
         &state.variables
     })?;
     fermyon::spin::variables::add_to_linker::<_, Variables>(&mut linker, |state| &state.variables)?;
-    fermyon::spin::redis::add_to_linker::<_, Unsupported>(&mut linker, |state| {
-        &state.allowed_hosts
+    fermyon::spin::redis::add_to_linker::<_, Redis>(&mut linker, |state| RedisView {
+        ctx: &mut state.redis,
+        table: &mut state.table,
     })?;
     fermyon::spin::mqtt::add_to_linker::<_, Unsupported>(&mut linker, |state| {
         &state.allowed_hosts

@@ -8,6 +8,7 @@ use crate::allowed_hosts::AllowedHosts;
 use crate::key_value::KeyValueCtx;
 use crate::metrics::InstanceMetrics;
 use crate::outbound::{LocalApp, OutboundHooks};
+use crate::redis::RedisCtx;
 use crate::sqlite::SqliteCtx;
 use crate::variables::ComponentVariables;
 use std::pin::Pin;
@@ -80,6 +81,8 @@ pub struct InstanceState {
     pub key_value: KeyValueCtx,
     /// `spin:variables`: this component's variables.
     pub variables: ComponentVariables,
+    /// `fermyon:spin/redis`: where it may connect, and its open connections.
+    pub redis: RedisCtx,
     /// Where this component may connect, for the interfaces linked but not served: they refuse
     /// what the list does not allow before they say they are not served, as Spin refuses it.
     pub allowed_hosts: Arc<AllowedHosts>,
@@ -153,6 +156,7 @@ impl InstanceFactory {
             sqlite: self.grants.sqlite.clone(),
             key_value: self.grants.key_value.clone(),
             variables: self.grants.variables.clone(),
+            redis: RedisCtx::new(self.grants.allowed_hosts.clone()),
             allowed_hosts: self.grants.allowed_hosts.clone(),
             limits: StoreLimitsBuilder::new().memory_size(self.lifecycle.max_memory).build(),
         }
