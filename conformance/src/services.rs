@@ -1,17 +1,17 @@
 //! The services a test's preconditions name, as Spin's runner provides them, on 127.0.0.1: an
 //! HTTP echo behind guest port 80 (a POST gets 200, `content-type: text/plain` and its own body
-//! back) and a TCP echo behind guest port 7, started once for the whole run; and a Redis server
-//! behind guest port 6379 (`redis-server`, when there is one), started afresh for each test
-//! that needs it, as the tests share key names. MQTT and PostgreSQL are not started, as fn-host
-//! does not serve them: their guest ports go to a port that refuses every connection. The
-//! host's key-value store and SQLite database need no service; each test's host starts on an
-//! empty state directory.
+//! back) and a TCP echo behind guest port 7, started once for the whole run; a Redis server
+//! behind guest port 6379 and an MQTT broker behind 1883 (`redis-server`, `mosquitto`, when
+//! there are), started afresh for each test that needs one, as the tests share key names.
+//! PostgreSQL is not started, as fn-host does not serve it: its guest port goes to a port that
+//! refuses every connection. The host's key-value store and SQLite database need no service;
+//! each test's host starts on an empty state directory.
 
 use crate::suite::Precondition;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use testkit::{Daemon, RefusedPort};
 
@@ -20,8 +20,27 @@ pub struct Services {
     http_echo: u16,
     tcp_echo: u16,
     refused: RefusedPort,
-    /// The `redis-server` program, if there is one.
-    redis_server: Option<PathBuf>,
+    programs: ServerPrograms,
+}
+
+/// The servers started for each test that needs one, where found.
+#[derive(Debug, Clone, Default)]
+pub struct ServerPrograms {
+    /// `redis-server`.
+    pub redis_server: Option<PathBuf>,
+    /// `mosquitto`, the MQTT broker.
+    pub mosquitto: Option<PathBuf>,
+}
+
+impl ServerPrograms {
+    /// Whether every server `preconditions` name is there.
+    pub fn serve(&self, preconditions: &[Precondition]) -> bool {
+        preconditions.iter().all(|precondition| match precondition {
+            Precondition::Redis => self.redis_server.is_some(),
+            Precondition::Mqtt => self.mosquitto.is_some(),
+            _ => true,
+        })
+    }
 }
 
 /// The services of one test, running while it lives.
@@ -33,11 +52,11 @@ pub struct TestServices {
 
 impl Services {
     /// Starts the echo services, each on a thread of its own that serves until the run ends;
-    /// `redis_server` serves the tests that need Redis.
-    pub fn start(redis_server: Option<PathBuf>) -> std::io::Result<Services> {
+    /// `programs` serve the tests that need Redis or MQTT.
+    pub fn start(programs: ServerPrograms) -> std::io::Result<Services> {
         let http_echo = serve(echo_http)?;
         let tcp_echo = serve(echo_tcp)?;
-        Ok(Services { http_echo, tcp_echo, refused: RefusedPort::new(), redis_server })
+        Ok(Services { http_echo, tcp_echo, refused: RefusedPort::new(), programs })
     }
 
     /// Starts what `preconditions` name that runs per test, and maps each guest port.
@@ -55,15 +74,22 @@ impl Services {
             let (guest, port) = match precondition {
                 Precondition::HttpEcho => (80, self.http_echo),
                 Precondition::TcpEcho => (7, self.tcp_echo),
-                Precondition::Redis => match &self.redis_server {
+                Precondition::Redis => match &self.programs.redis_server {
                     Some(program) => {
-                        let (server, port) = start_redis(program)?;
+                        let (server, port) = start_server(program, redis_server)?;
                         servers.push(server);
                         (6379, port)
                     }
                     None => (6379, refused),
                 },
-                Precondition::Mqtt => (1883, refused),
+                Precondition::Mqtt => match &self.programs.mosquitto {
+                    Some(program) => {
+                        let (server, port) = start_server(program, mosquitto)?;
+                        servers.push(server);
+                        (1883, port)
+                    }
+                    None => (1883, refused),
+                },
                 Precondition::Postgres => (5432, refused),
                 Precondition::KeyValueStore { .. } | Precondition::Sqlite => continue,
             };
@@ -73,18 +99,39 @@ impl Services {
     }
 }
 
-/// A Redis server that keeps nothing on disk, on a free port of its own.
-fn start_redis(program: &PathBuf) -> Result<(Daemon, u16), String> {
+/// `program` started as `configure` sets it up, in a fresh directory, on a free port of its own.
+fn start_server(
+    program: &Path,
+    configure: fn(&mut Command, &Path, u16) -> std::io::Result<()>,
+) -> Result<(Daemon, u16), String> {
     let port = testkit::free_ports(1)[0];
     let dir = testkit::fresh_dir();
     let mut command = Command::new(program);
-    command
-        .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", ""])
-        .args(["--appendonly", "no"])
-        .current_dir(&dir);
-    let server = Daemon::start(&mut command, "redis-server", &dir.join("redis.log"), port)
+    command.current_dir(&dir);
+    let what = program.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    configure(&mut command, &dir, port).map_err(|e| format!("configure {what}: {e}"))?;
+    let server = Daemon::start(&mut command, &what, &dir.join("server.log"), port)
         .map_err(|e| e.to_string())?;
     Ok((server, port))
+}
+
+/// A Redis server that keeps nothing on disk.
+fn redis_server(command: &mut Command, _: &Path, port: u16) -> std::io::Result<()> {
+    command
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", ""])
+        .args(["--appendonly", "no"]);
+    Ok(())
+}
+
+/// An MQTT broker that takes any client and keeps nothing on disk.
+fn mosquitto(command: &mut Command, dir: &Path, port: u16) -> std::io::Result<()> {
+    let config = dir.join("mosquitto.conf");
+    std::fs::write(
+        &config,
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+    )?;
+    command.arg("-c").arg(config);
+    Ok(())
 }
 
 /// Serves each connection to a new port with `handle`, on a thread of its own.
@@ -144,7 +191,7 @@ mod tests {
 
     #[test]
     fn the_echoes_echo() {
-        let services = Services::start(None).unwrap();
+        let services = Services::start(ServerPrograms::default()).unwrap();
         let ports =
             services.for_test(&[Precondition::HttpEcho, Precondition::TcpEcho]).unwrap().ports;
         let mut http = TcpStream::connect(("127.0.0.1", ports[&80])).unwrap();
@@ -160,7 +207,7 @@ mod tests {
         let mut echoed = [0; 4];
         tcp.read_exact(&mut echoed).unwrap();
         assert_eq!(&echoed, b"ping");
-        let refused = services.for_test(&[Precondition::Mqtt]).unwrap().ports[&1883];
+        let refused = services.for_test(&[Precondition::Postgres]).unwrap().ports[&5432];
         assert!(TcpStream::connect(("127.0.0.1", refused)).is_err());
         assert!(services.for_test(&[Precondition::Sqlite]).unwrap().ports.is_empty());
     }

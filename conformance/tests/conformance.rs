@@ -4,20 +4,19 @@
 //! trial and says so; in CI, where `REQUIRED_TOOLS` lists it, a missing package fails.
 //!
 //! Tests of the interfaces fn-host links but does not serve run too, marked `[unsupported]`:
-//! they must get the error that says so (their `-no-permission` twins pass as written). The
-//! Redis tests need `redis-server` (`REDIS_SERVER`, else on PATH): without it they are
-//! ignored, saying so; in CI, where `REQUIRED_TOOLS` lists it, a missing one fails.
+//! they must get the error that says so. The Redis and MQTT tests need `redis-server`
+//! (`REDIS_SERVER`, else on PATH) and `mosquitto` (`MOSQUITTO`): without them they are
+//! ignored, saying so; in CI, where `REQUIRED_TOOLS` lists them, a missing one fails.
 
 use conformance::run::{Expectation, Runner};
-use conformance::services::Services;
-use conformance::suite::{self, Precondition};
+use conformance::services::{ServerPrograms, Services};
+use conformance::suite;
 use libtest_mimic::{Arguments, Trial};
 use std::sync::Arc;
 
 /// The tests of interfaces fn-host does not serve, each with the interface: what they need is
-/// an MQTT broker or a PostgreSQL server behind the host.
-const UNSUPPORTED: &[(&str, &str)] =
-    &[("outbound-mqtt", "fermyon:spin/mqtt@2.0.0"), ("postgres", "spin:postgres/postgres@4.0.0")];
+/// a PostgreSQL server behind the host.
+const UNSUPPORTED: &[(&str, &str)] = &[("postgres", "spin:postgres/postgres@4.0.0")];
 
 fn main() {
     let arguments = Arguments::from_args();
@@ -28,18 +27,26 @@ fn main() {
         );
         libtest_mimic::run(&arguments, Vec::new()).exit();
     };
-    let redis_server = testkit::find_tool("REDIS_SERVER", "redis-server");
-    if redis_server.is_none() {
-        println!(
-            "the Redis tests are ignored: no redis-server (set REDIS_SERVER to it or put it on \
-             PATH; Debian's package redis-server)"
-        );
+    let programs = ServerPrograms {
+        redis_server: testkit::find_tool("REDIS_SERVER", "redis-server"),
+        mosquitto: testkit::find_tool("MOSQUITTO", "mosquitto"),
+    };
+    for (tests, program, variable, found) in [
+        ("Redis", "redis-server", "REDIS_SERVER", programs.redis_server.is_some()),
+        ("MQTT", "mosquitto", "MOSQUITTO", programs.mosquitto.is_some()),
+    ] {
+        if !found {
+            println!(
+                "the {tests} tests are ignored: no {program} (set {variable} to it or put it on \
+                 PATH; Debian's package {program})"
+            );
+        }
     }
     let dir = testkit::fresh_dir();
     let tests = suite::unpack(&package, &dir).unwrap_or_else(|e| panic!("{e}"));
     let runner = Arc::new(Runner {
         fn_host: env!("CARGO_BIN_EXE_conformance-fn-host").into(),
-        services: Services::start(redis_server.clone()).expect("start the echo services"),
+        services: Services::start(programs.clone()).expect("start the echo services"),
     });
     let trials = tests
         .into_iter()
@@ -52,11 +59,10 @@ fn main() {
                 Some(interface) => Expectation::Unsupported { interface },
                 None => Expectation::AsWritten,
             };
-            let without_redis =
-                redis_server.is_none() && test.config.preconditions.contains(&Precondition::Redis);
+            let without_server = !programs.serve(&test.config.preconditions);
             let runner = runner.clone();
             let trial = Trial::test(test.name.clone(), move || Ok(runner.run(&test, expectation)?))
-                .with_ignored_flag(without_redis);
+                .with_ignored_flag(without_server);
             match unsupported {
                 Some(_) => trial.with_kind("unsupported"),
                 None => trial,

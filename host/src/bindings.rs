@@ -19,6 +19,7 @@ wasmtime::component::bindgen!({
         "fermyon:spin/key-value": async | trappable,
         // Each call waits for the server.
         "fermyon:spin/redis": async | trappable,
+        "fermyon:spin/mqtt": async | trappable,
         default: trappable,
     },
     with: {
@@ -27,5 +28,6 @@ wasmtime::component::bindgen!({
         "spin:key-value/key-value.store": crate::key_value::GuestStore,
         "fermyon:spin/key-value.store": crate::key_value::GuestStore,
         "fermyon:spin/redis.connection": crate::redis::GuestRedis,
+        "fermyon:spin/mqtt.connection": crate::mqtt::GuestMqtt,
     },
 });

@@ -5,6 +5,7 @@
 use crate::bindings::{fermyon, spin};
 use crate::instance::InstanceState;
 use crate::key_value::{KeyValue, KeyValueView};
+use crate::mqtt::{Mqtt, MqttView};
 use crate::redis::{Redis, RedisView};
 use crate::sqlite::{Sqlite, SqliteView};
 use crate::unsupported::Unsupported;
@@ -75,7 +76,7 @@ pub fn build(options: &EngineOptions) -> Result<Engine> {
 /// Every import a guest may use: WASI 0.2 (Rust's std on wasip2; TCP sockets as the component's
 /// allow-list grants) and 0.3, `wasi:http` 0.2 and 0.3; the Spin 3 interfaces (`spin:sqlite`,
 /// `spin:key-value`, `spin:variables`) and their Spin 2 versions (`fermyon:spin/*`), Spin 2's
-/// outbound Redis; and, linked only to fail with a clear error, MQTT and PostgreSQL
+/// outbound Redis and MQTT; and, linked only to fail with a clear error, PostgreSQL
 /// ([`crate::unsupported`]).
 pub fn linker(engine: &Engine) -> Result<Linker<InstanceState>> {
     let mut linker: Linker<InstanceState> = Linker::new(engine);
@@ -101,8 +102,9 @@ pub fn linker(engine: &Engine) -> Result<Linker<InstanceState>> {
         ctx: &mut state.redis,
         table: &mut state.table,
     })?;
-    fermyon::spin::mqtt::add_to_linker::<_, Unsupported>(&mut linker, |state| {
-        &state.allowed_hosts
+    fermyon::spin::mqtt::add_to_linker::<_, Mqtt>(&mut linker, |state| MqttView {
+        ctx: &mut state.mqtt,
+        table: &mut state.table,
     })?;
     spin::postgres::postgres::add_to_linker::<_, Unsupported>(&mut linker, |state| {
         &state.allowed_hosts

@@ -7,6 +7,7 @@
 use crate::allowed_hosts::AllowedHosts;
 use crate::key_value::KeyValueCtx;
 use crate::metrics::InstanceMetrics;
+use crate::mqtt::MqttCtx;
 use crate::outbound::{LocalApp, OutboundHooks};
 use crate::redis::RedisCtx;
 use crate::sqlite::SqliteCtx;
@@ -83,6 +84,8 @@ pub struct InstanceState {
     pub variables: ComponentVariables,
     /// `fermyon:spin/redis`: where it may connect, and its open connections.
     pub redis: RedisCtx,
+    /// `fermyon:spin/mqtt`: where it may connect, and its open connections.
+    pub mqtt: MqttCtx,
     /// Where this component may connect, for the interfaces linked but not served: they refuse
     /// what the list does not allow before they say they are not served, as Spin refuses it.
     pub allowed_hosts: Arc<AllowedHosts>,
@@ -157,6 +160,7 @@ impl InstanceFactory {
             key_value: self.grants.key_value.clone(),
             variables: self.grants.variables.clone(),
             redis: RedisCtx::new(self.grants.allowed_hosts.clone()),
+            mqtt: MqttCtx::new(self.grants.allowed_hosts.clone()),
             allowed_hosts: self.grants.allowed_hosts.clone(),
             limits: StoreLimitsBuilder::new().memory_size(self.lifecycle.max_memory).build(),
         }

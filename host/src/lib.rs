@@ -7,8 +7,8 @@
 //! [`runtime_config`], compiles with [`engine`] through [`compile_cache`], routes with
 //! [`routing`] and answers its own errors as [`host_errors`] says. Guest imports, one module per
 //! capability: [`sqlite`], [`key_value`], [`variables`], [`outbound`] (HTTP), [`sockets`]
-//! (TCP) and [`redis`], whose allow-list grammar is [`allowed_hosts`], and the interfaces linked
-//! only to say they are not served, [`unsupported`]; a capability that needs the app, as service chaining
+//! (TCP), [`redis`] and [`mqtt`], whose allow-list grammar is [`allowed_hosts`], and the
+//! interface linked only to say it is not served, [`unsupported`]; a capability that needs the app, as service chaining
 //! does, gets it handed down as a trait ([`outbound::LocalApp`]). What they count goes to
 //! [`metrics`], which depends on none of them.
 
@@ -27,6 +27,7 @@ pub mod instance;
 pub mod key_value;
 pub mod manifest;
 pub mod metrics;
+pub mod mqtt;
 pub mod outbound;
 pub mod redis;
 pub mod routing;

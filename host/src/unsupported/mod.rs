@@ -1,13 +1,11 @@
-//! The Spin interfaces this host links but does not serve: MQTT (`fermyon:spin/mqtt@2.0.0`) and
-//! PostgreSQL (`spin:postgres/postgres@4.0.0`). A guest that imports them loads; opening a
-//! connection fails first as it fails on Spin when the component's `allowed_outbound_hosts`
-//! does not allow the address, and otherwise with an error saying that fn-host does not
-//! support the interface. As no connection can be opened,
-//! none can be used: a call on one traps.
+//! The Spin interface this host links but does not serve: PostgreSQL
+//! (`spin:postgres/postgres@4.0.0`). A guest that imports it loads; opening a connection fails
+//! first as it fails on Spin when the component's `allowed_outbound_hosts` does not allow the
+//! address, and otherwise with an error saying that fn-host does not support the interface.
+//! As no connection can be opened, none can be used: a call on one traps.
 //!
-//! All they need is the component's allow-list, handed down as [`AllowedHosts`].
+//! All it needs is the component's allow-list, handed down as [`AllowedHosts`].
 
-mod mqtt;
 mod postgres;
 
 use crate::allowed_hosts::AllowedHosts;
