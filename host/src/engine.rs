@@ -5,8 +5,9 @@
 use crate::bindings::{fermyon, spin};
 use crate::instance::InstanceState;
 use crate::key_value::{KeyValue, KeyValueView};
-use crate::mqtt::{Mqtt, MqttView};
-use crate::redis::{Redis, RedisView};
+use crate::mqtt::Mqtt;
+use crate::redis::Redis;
+use crate::service_connections::ServiceView;
 use crate::sqlite::{Sqlite, SqliteView};
 use crate::unsupported::Unsupported;
 use crate::variables::Variables;
@@ -98,12 +99,12 @@ pub fn linker(engine: &Engine) -> Result<Linker<InstanceState>> {
         &state.variables
     })?;
     fermyon::spin::variables::add_to_linker::<_, Variables>(&mut linker, |state| &state.variables)?;
-    fermyon::spin::redis::add_to_linker::<_, Redis>(&mut linker, |state| RedisView {
-        ctx: &mut state.redis,
+    fermyon::spin::redis::add_to_linker::<_, Redis>(&mut linker, |state| ServiceView {
+        connections: &mut state.redis,
         table: &mut state.table,
     })?;
-    fermyon::spin::mqtt::add_to_linker::<_, Mqtt>(&mut linker, |state| MqttView {
-        ctx: &mut state.mqtt,
+    fermyon::spin::mqtt::add_to_linker::<_, Mqtt>(&mut linker, |state| ServiceView {
+        connections: &mut state.mqtt,
         table: &mut state.table,
     })?;
     spin::postgres::postgres::add_to_linker::<_, Unsupported>(&mut linker, |state| {

@@ -7,9 +7,8 @@
 use crate::allowed_hosts::AllowedHosts;
 use crate::key_value::KeyValueCtx;
 use crate::metrics::InstanceMetrics;
-use crate::mqtt::MqttCtx;
 use crate::outbound::{LocalApp, OutboundHooks};
-use crate::redis::RedisCtx;
+use crate::service_connections::ServiceConnections;
 use crate::sqlite::SqliteCtx;
 use crate::variables::ComponentVariables;
 use std::pin::Pin;
@@ -83,9 +82,9 @@ pub struct InstanceState {
     /// `spin:variables`: this component's variables.
     pub variables: ComponentVariables,
     /// `fermyon:spin/redis`: where it may connect, and its open connections.
-    pub redis: RedisCtx,
+    pub redis: ServiceConnections,
     /// `fermyon:spin/mqtt`: where it may connect, and its open connections.
-    pub mqtt: MqttCtx,
+    pub mqtt: ServiceConnections,
     /// Where this component may connect, for the interfaces linked but not served: they refuse
     /// what the list does not allow before they say they are not served, as Spin refuses it.
     pub allowed_hosts: Arc<AllowedHosts>,
@@ -159,8 +158,8 @@ impl InstanceFactory {
             sqlite: self.grants.sqlite.clone(),
             key_value: self.grants.key_value.clone(),
             variables: self.grants.variables.clone(),
-            redis: RedisCtx::new(self.grants.allowed_hosts.clone()),
-            mqtt: MqttCtx::new(self.grants.allowed_hosts.clone()),
+            redis: ServiceConnections::new(self.grants.allowed_hosts.clone()),
+            mqtt: ServiceConnections::new(self.grants.allowed_hosts.clone()),
             allowed_hosts: self.grants.allowed_hosts.clone(),
             limits: StoreLimitsBuilder::new().memory_size(self.lifecycle.max_memory).build(),
         }

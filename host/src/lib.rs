@@ -7,8 +7,9 @@
 //! [`runtime_config`], compiles with [`engine`] through [`compile_cache`], routes with
 //! [`routing`] and answers its own errors as [`host_errors`] says. Guest imports, one module per
 //! capability: [`sqlite`], [`key_value`], [`variables`], [`outbound`] (HTTP), [`sockets`]
-//! (TCP), [`redis`] and [`mqtt`], whose allow-list grammar is [`allowed_hosts`], and the
-//! interface linked only to say it is not served, [`unsupported`]; a capability that needs the app, as service chaining
+//! (TCP), [`redis`] and [`mqtt`] (sharing [`service_connections`]), whose allow-list grammar
+//! is [`allowed_hosts`], and the interface linked only to say it is not served,
+//! [`unsupported`]; a capability that needs the app, as service chaining
 //! does, gets it handed down as a trait ([`outbound::LocalApp`]). What they count goes to
 //! [`metrics`], which depends on none of them.
 
@@ -33,6 +34,7 @@ pub mod redis;
 pub mod routing;
 pub mod runtime_config;
 pub mod server;
+pub mod service_connections;
 pub mod sockets;
 pub mod sqlite;
 pub mod template;

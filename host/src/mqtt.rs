@@ -3,18 +3,14 @@
 //! `connection-failed` with Spin's text); the client connects on its first publish, and a
 //! publish returns once the message is sent.
 //!
-//! All it needs from above is the component's allow-list, handed down as [`AllowedHosts`].
+//! All it needs from above is the component's allow-list, handed down in its
+//! [`ServiceConnections`](crate::service_connections::ServiceConnections).
 
-use crate::allowed_hosts::AllowedHosts;
 use crate::bindings::fermyon::spin::mqtt::{self as wit, Error, Qos};
+use crate::service_connections::{Refusal, ServiceView};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, QoS};
-use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::component::{HasData, Resource, ResourceTable};
-
-/// Connections one instance may hold open at once; past it, `too-many-connections`. Each is a
-/// socket and a task on the host, which the instance's memory limit does not count.
-const MAX_CONNECTIONS: usize = 16;
+use wasmtime::component::{HasData, Resource};
 
 /// Publishes a connection's client may have queued before they are sent.
 const QUEUED_PUBLISHES: usize = 16;
@@ -26,37 +22,16 @@ pub struct GuestMqtt {
     events: EventLoop,
 }
 
-/// One instance's MQTT state: where it may connect and how many connections it holds.
-pub struct MqttCtx {
-    allowed: Arc<AllowedHosts>,
-    open: usize,
-}
-
-impl MqttCtx {
-    /// No connection open yet; connections only where `allowed` allows.
-    pub fn new(allowed: Arc<AllowedHosts>) -> Self {
-        MqttCtx { allowed, open: 0 }
-    }
-}
-
-/// What the MQTT implementation borrows from the store.
-pub struct MqttView<'a> {
-    /// The instance's MQTT state.
-    pub ctx: &'a mut MqttCtx,
-    /// Where the guest's connections live.
-    pub table: &'a mut ResourceTable,
-}
-
 /// [`HasData`] marker for the MQTT implementation.
 pub struct Mqtt;
 
 impl HasData for Mqtt {
-    type Data<'a> = MqttView<'a>;
+    type Data<'a> = ServiceView<'a>;
 }
 
-impl wit::Host for MqttView<'_> {}
+impl wit::Host for ServiceView<'_> {}
 
-impl wit::HostConnection for MqttView<'_> {
+impl wit::HostConnection for ServiceView<'_> {
     async fn open(
         &mut self,
         address: String,
@@ -64,11 +39,13 @@ impl wit::HostConnection for MqttView<'_> {
         password: String,
         keep_alive_interval_in_secs: u64,
     ) -> wasmtime::Result<Result<Resource<GuestMqtt>, Error>> {
-        if !self.ctx.allowed.allows_address(&address, "mqtt") {
-            return Ok(Err(Error::ConnectionFailed(format!("address {address} is not permitted"))));
-        }
-        if self.ctx.open >= MAX_CONNECTIONS {
-            return Ok(Err(Error::TooManyConnections));
+        match self.connections.may_open(&address, "mqtt") {
+            Ok(()) => {}
+            Err(Refusal::NotAllowed) => {
+                let refusal = format!("address {address} is not permitted");
+                return Ok(Err(Error::ConnectionFailed(refusal)));
+            }
+            Err(Refusal::TooMany) => return Ok(Err(Error::TooManyConnections)),
         }
         let Ok(mut options) = MqttOptions::parse_url(address) else {
             return Ok(Err(Error::InvalidAddress));
@@ -79,7 +56,7 @@ impl wit::HostConnection for MqttView<'_> {
         options.set_keep_alive(Duration::from_secs(keep_alive));
         let (client, events) = AsyncClient::new(options, QUEUED_PUBLISHES);
         let connection = self.table.push(GuestMqtt { client, events })?;
-        self.ctx.open += 1;
+        self.connections.opened();
         Ok(Ok(connection))
     }
 
@@ -111,7 +88,7 @@ impl wit::HostConnection for MqttView<'_> {
 
     async fn drop(&mut self, connection: Resource<GuestMqtt>) -> wasmtime::Result<()> {
         self.table.delete(connection)?;
-        self.ctx.open -= 1;
+        self.connections.closed();
         Ok(())
     }
 }
@@ -119,27 +96,33 @@ impl wit::HostConnection for MqttView<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::allowed_hosts::AllowedHosts;
+    use crate::service_connections::{MAX_CONNECTIONS, ServiceConnections};
+    use std::sync::Arc;
+    use wasmtime::component::ResourceTable;
     use wit::HostConnection;
 
     #[test]
     fn an_address_the_list_refuses_fails_with_spins_text_and_a_full_instance_opens_no_more() {
         let allowed = Arc::new(AllowedHosts::parse(&["mqtt://broker:1883".to_string()]).unwrap());
-        let mut ctx = MqttCtx::new(allowed);
+        let mut connections = ServiceConnections::new(allowed);
         let mut table = ResourceTable::new();
-        let mut open = |ctx: &mut MqttCtx, address: &str| {
-            let mut view = MqttView { ctx, table: &mut table };
+        let mut open = |connections: &mut ServiceConnections, address: &str| {
+            let mut view = ServiceView { connections, table: &mut table };
             let opened = view.open(address.into(), "user".into(), "secret".into(), 30);
             format!("{:?}", futures::executor::block_on(opened).unwrap().map(|_| ()))
         };
         assert_eq!(
-            open(&mut ctx, "mqtt://other:1883"),
+            open(&mut connections, "mqtt://other:1883"),
             r#"Err(Error::ConnectionFailed("address mqtt://other:1883 is not permitted"))"#
         );
-        assert_eq!(open(&mut ctx, "mqtt://broker:1883"), "Err(Error::InvalidAddress)");
-        assert_eq!(open(&mut ctx, "mqtt://broker:1883?client_id=a"), "Ok(())");
-        ctx.open = MAX_CONNECTIONS;
+        assert_eq!(open(&mut connections, "mqtt://broker:1883"), "Err(Error::InvalidAddress)");
+        assert_eq!(open(&mut connections, "mqtt://broker:1883?client_id=a"), "Ok(())");
+        for _ in 1..MAX_CONNECTIONS {
+            connections.opened();
+        }
         assert_eq!(
-            open(&mut ctx, "mqtt://broker:1883?client_id=b"),
+            open(&mut connections, "mqtt://broker:1883?client_id=b"),
             "Err(Error::TooManyConnections)"
         );
     }

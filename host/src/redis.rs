@@ -4,21 +4,17 @@
 //! each call one command on it. `execute` answers as Spin does: a reply's arrays flattened
 //! into the list, `OK` as a status.
 //!
-//! All it needs from above is the component's allow-list, handed down as [`AllowedHosts`].
+//! All it needs from above is the component's allow-list, handed down in its
+//! [`ServiceConnections`](crate::service_connections::ServiceConnections).
 
-use crate::allowed_hosts::AllowedHosts;
 use crate::bindings::fermyon::spin::redis::{self as wit, Error, RedisParameter, RedisResult};
+use crate::service_connections::{Refusal, ServiceView};
 use ::redis::aio::MultiplexedConnection;
 use ::redis::{
     AsyncConnectionConfig, Client, Cmd, ErrorKind, FromRedisValue, RedisError, Value, cmd,
 };
-use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::component::{HasData, Resource, ResourceTable};
-
-/// Connections one instance may hold open at once; past it, `too-many-connections`. Each is a
-/// socket and a task on the host, which the instance's memory limit does not count.
-const MAX_CONNECTIONS: usize = 16;
+use wasmtime::component::{HasData, Resource};
 
 /// How long opening a connection may take. A command has no time limit of its own (a blocking
 /// one, as `BLPOP`, may wait long), as on Spin: the request's deadline bounds it.
@@ -27,44 +23,21 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The host side of a guest's `connection` resource.
 pub struct GuestRedis(MultiplexedConnection);
 
-/// One instance's Redis state: where it may connect and how many connections it holds.
-pub struct RedisCtx {
-    allowed: Arc<AllowedHosts>,
-    open: usize,
-}
-
-impl RedisCtx {
-    /// No connection open yet; connections only where `allowed` allows.
-    pub fn new(allowed: Arc<AllowedHosts>) -> Self {
-        RedisCtx { allowed, open: 0 }
-    }
-}
-
-/// What the Redis implementation borrows from the store.
-pub struct RedisView<'a> {
-    /// The instance's Redis state.
-    pub ctx: &'a mut RedisCtx,
-    /// Where the guest's connections live.
-    pub table: &'a mut ResourceTable,
-}
-
 /// [`HasData`] marker for the Redis implementation.
 pub struct Redis;
 
 impl HasData for Redis {
-    type Data<'a> = RedisView<'a>;
+    type Data<'a> = ServiceView<'a>;
 }
 
-impl RedisView<'_> {
-    /// Runs `command` on the guest's `connection` and reads its reply as `T`.
-    async fn query<T: FromRedisValue>(
-        &mut self,
-        connection: &Resource<GuestRedis>,
-        command: &Cmd,
-    ) -> wasmtime::Result<Result<T, Error>> {
-        let mut client = self.table.get(connection)?.0.clone();
-        Ok(command.query_async(&mut client).await.map_err(error))
-    }
+/// Runs `command` on the guest's `connection` and reads its reply as `T`.
+async fn query<T: FromRedisValue>(
+    view: &mut ServiceView<'_>,
+    connection: &Resource<GuestRedis>,
+    command: &Cmd,
+) -> wasmtime::Result<Result<T, Error>> {
+    let mut client = view.table.get(connection)?.0.clone();
+    Ok(command.query_async(&mut client).await.map_err(error))
 }
 
 /// A client error as the guest sees it: a reply that is not of the type asked for (a `GET` of
@@ -96,18 +69,17 @@ fn results(value: Value, into: &mut Vec<RedisResult>) -> Result<(), Error> {
     Ok(())
 }
 
-impl wit::Host for RedisView<'_> {}
+impl wit::Host for ServiceView<'_> {}
 
-impl wit::HostConnection for RedisView<'_> {
+impl wit::HostConnection for ServiceView<'_> {
     async fn open(
         &mut self,
         address: String,
     ) -> wasmtime::Result<Result<Resource<GuestRedis>, Error>> {
-        if !self.ctx.allowed.allows_address(&address, "redis") {
-            return Ok(Err(Error::InvalidAddress));
-        }
-        if self.ctx.open >= MAX_CONNECTIONS {
-            return Ok(Err(Error::TooManyConnections));
+        match self.connections.may_open(&address, "redis") {
+            Ok(()) => {}
+            Err(Refusal::NotAllowed) => return Ok(Err(Error::InvalidAddress)),
+            Err(Refusal::TooMany) => return Ok(Err(Error::TooManyConnections)),
         }
         let client = match Client::open(address) {
             Ok(client) => client,
@@ -119,7 +91,7 @@ impl wit::HostConnection for RedisView<'_> {
         Ok(match client.get_multiplexed_async_connection_with_config(&config).await {
             Ok(connection) => {
                 let connection = self.table.push(GuestRedis(connection))?;
-                self.ctx.open += 1;
+                self.connections.opened();
                 Ok(connection)
             }
             Err(cause) => Err(error(cause)),
@@ -132,7 +104,7 @@ impl wit::HostConnection for RedisView<'_> {
         channel: String,
         payload: Vec<u8>,
     ) -> wasmtime::Result<Result<(), Error>> {
-        self.query(&connection, cmd("PUBLISH").arg(channel).arg(payload)).await
+        query(self, &connection, cmd("PUBLISH").arg(channel).arg(payload)).await
     }
 
     async fn get(
@@ -140,7 +112,7 @@ impl wit::HostConnection for RedisView<'_> {
         connection: Resource<GuestRedis>,
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
-        self.query(&connection, cmd("GET").arg(key)).await
+        query(self, &connection, cmd("GET").arg(key)).await
     }
 
     async fn set(
@@ -149,7 +121,7 @@ impl wit::HostConnection for RedisView<'_> {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), Error>> {
-        self.query(&connection, cmd("SET").arg(key).arg(value)).await
+        query(self, &connection, cmd("SET").arg(key).arg(value)).await
     }
 
     async fn incr(
@@ -157,7 +129,7 @@ impl wit::HostConnection for RedisView<'_> {
         connection: Resource<GuestRedis>,
         key: String,
     ) -> wasmtime::Result<Result<i64, Error>> {
-        self.query(&connection, cmd("INCR").arg(key)).await
+        query(self, &connection, cmd("INCR").arg(key)).await
     }
 
     async fn del(
@@ -165,7 +137,7 @@ impl wit::HostConnection for RedisView<'_> {
         connection: Resource<GuestRedis>,
         keys: Vec<String>,
     ) -> wasmtime::Result<Result<u32, Error>> {
-        self.query(&connection, cmd("DEL").arg(keys)).await
+        query(self, &connection, cmd("DEL").arg(keys)).await
     }
 
     async fn sadd(
@@ -174,7 +146,7 @@ impl wit::HostConnection for RedisView<'_> {
         key: String,
         values: Vec<String>,
     ) -> wasmtime::Result<Result<u32, Error>> {
-        self.query(&connection, cmd("SADD").arg(key).arg(values)).await
+        query(self, &connection, cmd("SADD").arg(key).arg(values)).await
     }
 
     async fn smembers(
@@ -182,7 +154,7 @@ impl wit::HostConnection for RedisView<'_> {
         connection: Resource<GuestRedis>,
         key: String,
     ) -> wasmtime::Result<Result<Vec<String>, Error>> {
-        self.query(&connection, cmd("SMEMBERS").arg(key)).await
+        query(self, &connection, cmd("SMEMBERS").arg(key)).await
     }
 
     async fn srem(
@@ -191,7 +163,7 @@ impl wit::HostConnection for RedisView<'_> {
         key: String,
         values: Vec<String>,
     ) -> wasmtime::Result<Result<u32, Error>> {
-        self.query(&connection, cmd("SREM").arg(key).arg(values)).await
+        query(self, &connection, cmd("SREM").arg(key).arg(values)).await
     }
 
     async fn execute(
@@ -207,7 +179,7 @@ impl wit::HostConnection for RedisView<'_> {
                 RedisParameter::Binary(bytes) => command.arg(bytes),
             };
         }
-        Ok(self.query::<Value>(&connection, &command).await?.and_then(|value| {
+        Ok(query::<Value>(self, &connection, &command).await?.and_then(|value| {
             let mut flattened = Vec::new();
             results(value, &mut flattened).map(|()| flattened)
         }))
@@ -215,7 +187,7 @@ impl wit::HostConnection for RedisView<'_> {
 
     async fn drop(&mut self, connection: Resource<GuestRedis>) -> wasmtime::Result<()> {
         self.table.delete(connection)?;
-        self.ctx.open -= 1;
+        self.connections.closed();
         Ok(())
     }
 }
@@ -223,21 +195,27 @@ impl wit::HostConnection for RedisView<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::allowed_hosts::AllowedHosts;
+    use crate::service_connections::{MAX_CONNECTIONS, ServiceConnections};
+    use std::sync::Arc;
+    use wasmtime::component::ResourceTable;
     use wit::HostConnection;
 
     #[test]
     fn an_address_the_list_refuses_is_invalid_and_a_full_instance_opens_no_more() {
         let allowed = Arc::new(AllowedHosts::parse(&["redis://cache".to_string()]).unwrap());
-        let mut ctx = RedisCtx::new(allowed);
+        let mut connections = ServiceConnections::new(allowed);
         let mut table = ResourceTable::new();
-        let mut open = |ctx: &mut RedisCtx, address: &str| {
-            let mut view = RedisView { ctx, table: &mut table };
+        let mut open = |connections: &mut ServiceConnections, address: &str| {
+            let mut view = ServiceView { connections, table: &mut table };
             let opened = futures::executor::block_on(view.open(address.into())).unwrap();
             format!("{:?}", opened.map(|_| ()))
         };
-        assert_eq!(open(&mut ctx, "redis://other"), "Err(Error::InvalidAddress)");
-        ctx.open = MAX_CONNECTIONS;
-        assert_eq!(open(&mut ctx, "redis://cache:6379"), "Err(Error::TooManyConnections)");
+        assert_eq!(open(&mut connections, "redis://other"), "Err(Error::InvalidAddress)");
+        for _ in 0..MAX_CONNECTIONS {
+            connections.opened();
+        }
+        assert_eq!(open(&mut connections, "redis://cache:6379"), "Err(Error::TooManyConnections)");
     }
 
     #[test]
