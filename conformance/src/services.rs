@@ -74,22 +74,14 @@ impl Services {
             let (guest, port) = match precondition {
                 Precondition::HttpEcho => (80, self.http_echo),
                 Precondition::TcpEcho => (7, self.tcp_echo),
-                Precondition::Redis => match &self.programs.redis_server {
-                    Some(program) => {
-                        let (server, port) = start_server(program, redis_server)?;
-                        servers.push(server);
-                        (6379, port)
-                    }
-                    None => (6379, refused),
-                },
-                Precondition::Mqtt => match &self.programs.mosquitto {
-                    Some(program) => {
-                        let (server, port) = start_server(program, mosquitto)?;
-                        servers.push(server);
-                        (1883, port)
-                    }
-                    None => (1883, refused),
-                },
+                Precondition::Redis => {
+                    let program = self.programs.redis_server.as_deref();
+                    (6379, start_server(program, redis_server, &mut servers)?.unwrap_or(refused))
+                }
+                Precondition::Mqtt => {
+                    let program = self.programs.mosquitto.as_deref();
+                    (1883, start_server(program, mosquitto, &mut servers)?.unwrap_or(refused))
+                }
                 Precondition::Postgres => (5432, refused),
                 Precondition::KeyValueStore { .. } | Precondition::Sqlite => continue,
             };
@@ -99,11 +91,16 @@ impl Services {
     }
 }
 
-/// `program` started as `configure` sets it up, in a fresh directory, on a free port of its own.
+/// `program`, if there is one, started as `configure` sets it up, in a fresh directory, on a
+/// free port of its own (returned), and kept in `servers`.
 fn start_server(
-    program: &Path,
+    program: Option<&Path>,
     configure: fn(&mut Command, &Path, u16) -> std::io::Result<()>,
-) -> Result<(Daemon, u16), String> {
+    servers: &mut Vec<Daemon>,
+) -> Result<Option<u16>, String> {
+    let Some(program) = program else {
+        return Ok(None);
+    };
     let port = testkit::free_ports(1)[0];
     let dir = testkit::fresh_dir();
     let mut command = Command::new(program);
@@ -112,7 +109,8 @@ fn start_server(
     configure(&mut command, &dir, port).map_err(|e| format!("configure {what}: {e}"))?;
     let server = Daemon::start(&mut command, &what, &dir.join("server.log"), port)
         .map_err(|e| e.to_string())?;
-    Ok((server, port))
+    servers.push(server);
+    Ok(Some(port))
 }
 
 /// A Redis server that keeps nothing on disk.
