@@ -55,9 +55,7 @@ impl wit::HostConnection for ServiceView<'_> {
         let keep_alive = keep_alive_interval_in_secs.min(u64::from(u16::MAX));
         options.set_keep_alive(Duration::from_secs(keep_alive));
         let (client, events) = AsyncClient::new(options, QUEUED_PUBLISHES);
-        let connection = self.table.push(GuestMqtt { client, events })?;
-        self.connections.opened();
-        Ok(Ok(connection))
+        Ok(Ok(self.keep(GuestMqtt { client, events })?))
     }
 
     async fn publish(
@@ -87,9 +85,7 @@ impl wit::HostConnection for ServiceView<'_> {
     }
 
     async fn drop(&mut self, connection: Resource<GuestMqtt>) -> wasmtime::Result<()> {
-        self.table.delete(connection)?;
-        self.connections.closed();
-        Ok(())
+        self.close(connection)
     }
 }
 
@@ -102,27 +98,29 @@ mod tests {
     use wasmtime::component::ResourceTable;
     use wit::HostConnection;
 
+    /// What the guest gets when it opens `address`.
+    fn open(view: &mut ServiceView<'_>, address: &str) -> String {
+        let opened = view.open(address.into(), "user".into(), "secret".into(), 30);
+        format!("{:?}", futures::executor::block_on(opened).unwrap().map(|_| ()))
+    }
+
     #[test]
     fn an_address_the_list_refuses_fails_with_spins_text_and_a_full_instance_opens_no_more() {
         let allowed = Arc::new(AllowedHosts::parse(&["mqtt://broker:1883".to_string()]).unwrap());
         let mut connections = ServiceConnections::new(allowed);
         let mut table = ResourceTable::new();
-        let mut open = |connections: &mut ServiceConnections, address: &str| {
-            let mut view = ServiceView { connections, table: &mut table };
-            let opened = view.open(address.into(), "user".into(), "secret".into(), 30);
-            format!("{:?}", futures::executor::block_on(opened).unwrap().map(|_| ()))
-        };
+        let mut view = ServiceView { connections: &mut connections, table: &mut table };
         assert_eq!(
-            open(&mut connections, "mqtt://other:1883"),
+            open(&mut view, "mqtt://other:1883"),
             r#"Err(Error::ConnectionFailed("address mqtt://other:1883 is not permitted"))"#
         );
-        assert_eq!(open(&mut connections, "mqtt://broker:1883"), "Err(Error::InvalidAddress)");
-        assert_eq!(open(&mut connections, "mqtt://broker:1883?client_id=a"), "Ok(())");
+        assert_eq!(open(&mut view, "mqtt://broker:1883"), "Err(Error::InvalidAddress)");
+        assert_eq!(open(&mut view, "mqtt://broker:1883?client_id=a"), "Ok(())");
         for _ in 1..MAX_CONNECTIONS {
-            connections.opened();
+            view.keep(()).unwrap();
         }
         assert_eq!(
-            open(&mut connections, "mqtt://broker:1883?client_id=b"),
+            open(&mut view, "mqtt://broker:1883?client_id=b"),
             "Err(Error::TooManyConnections)"
         );
     }

@@ -89,11 +89,7 @@ impl wit::HostConnection for ServiceView<'_> {
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(None);
         Ok(match client.get_multiplexed_async_connection_with_config(&config).await {
-            Ok(connection) => {
-                let connection = self.table.push(GuestRedis(connection))?;
-                self.connections.opened();
-                Ok(connection)
-            }
+            Ok(connection) => Ok(self.keep(GuestRedis(connection))?),
             Err(cause) => Err(error(cause)),
         })
     }
@@ -186,9 +182,7 @@ impl wit::HostConnection for ServiceView<'_> {
     }
 
     async fn drop(&mut self, connection: Resource<GuestRedis>) -> wasmtime::Result<()> {
-        self.table.delete(connection)?;
-        self.connections.closed();
-        Ok(())
+        self.close(connection)
     }
 }
 
@@ -201,21 +195,23 @@ mod tests {
     use wasmtime::component::ResourceTable;
     use wit::HostConnection;
 
+    /// What the guest gets when it opens `address`.
+    fn open(view: &mut ServiceView<'_>, address: &str) -> String {
+        let opened = futures::executor::block_on(view.open(address.into())).unwrap();
+        format!("{:?}", opened.map(|_| ()))
+    }
+
     #[test]
     fn an_address_the_list_refuses_is_invalid_and_a_full_instance_opens_no_more() {
         let allowed = Arc::new(AllowedHosts::parse(&["redis://cache".to_string()]).unwrap());
         let mut connections = ServiceConnections::new(allowed);
         let mut table = ResourceTable::new();
-        let mut open = |connections: &mut ServiceConnections, address: &str| {
-            let mut view = ServiceView { connections, table: &mut table };
-            let opened = futures::executor::block_on(view.open(address.into())).unwrap();
-            format!("{:?}", opened.map(|_| ()))
-        };
-        assert_eq!(open(&mut connections, "redis://other"), "Err(Error::InvalidAddress)");
+        let mut view = ServiceView { connections: &mut connections, table: &mut table };
+        assert_eq!(open(&mut view, "redis://other"), "Err(Error::InvalidAddress)");
         for _ in 0..MAX_CONNECTIONS {
-            connections.opened();
+            view.keep(()).unwrap();
         }
-        assert_eq!(open(&mut connections, "redis://cache:6379"), "Err(Error::TooManyConnections)");
+        assert_eq!(open(&mut view, "redis://cache:6379"), "Err(Error::TooManyConnections)");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::allowed_hosts::AllowedHosts;
 use std::sync::Arc;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{Resource, ResourceTable};
 
 /// Connections one instance may hold open at once, per service kind.
 pub const MAX_CONNECTIONS: usize = 16;
@@ -40,16 +40,6 @@ impl ServiceConnections {
         }
         Ok(())
     }
-
-    /// Counts a connection opened.
-    pub fn opened(&mut self) {
-        self.open += 1;
-    }
-
-    /// Counts a connection closed.
-    pub fn closed(&mut self) {
-        self.open = self.open.saturating_sub(1);
-    }
 }
 
 /// What the Redis and MQTT implementations borrow from the store.
@@ -60,6 +50,22 @@ pub struct ServiceView<'a> {
     pub table: &'a mut ResourceTable,
 }
 
+impl ServiceView<'_> {
+    /// Hands `connection` to the guest, counted against the instance's bound.
+    pub fn keep<T: Send + 'static>(&mut self, connection: T) -> wasmtime::Result<Resource<T>> {
+        let connection = self.table.push(connection)?;
+        self.connections.open += 1;
+        Ok(connection)
+    }
+
+    /// Closes the guest's `connection`, making room for another.
+    pub fn close<T: 'static>(&mut self, connection: Resource<T>) -> wasmtime::Result<()> {
+        self.table.delete(connection)?;
+        self.connections.open = self.connections.open.saturating_sub(1);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,13 +74,16 @@ mod tests {
     fn only_allowed_addresses_and_only_so_many_at_once() {
         let allowed = Arc::new(AllowedHosts::parse(&["redis://cache".to_string()]).unwrap());
         let mut connections = ServiceConnections::new(allowed);
-        assert_eq!(connections.may_open("redis://other", "redis"), Err(Refusal::NotAllowed));
+        let mut table = ResourceTable::new();
+        let mut view = ServiceView { connections: &mut connections, table: &mut table };
+        assert_eq!(view.connections.may_open("redis://other", "redis"), Err(Refusal::NotAllowed));
+        let mut kept = Vec::new();
         for _ in 0..MAX_CONNECTIONS {
-            assert_eq!(connections.may_open("redis://cache:6379", "redis"), Ok(()));
-            connections.opened();
+            assert_eq!(view.connections.may_open("redis://cache:6379", "redis"), Ok(()));
+            kept.push(view.keep(()).unwrap());
         }
-        assert_eq!(connections.may_open("redis://cache:6379", "redis"), Err(Refusal::TooMany));
-        connections.closed();
-        assert_eq!(connections.may_open("redis://cache:6379", "redis"), Ok(()));
+        assert_eq!(view.connections.may_open("redis://cache:6379", "redis"), Err(Refusal::TooMany));
+        view.close(kept.pop().unwrap()).unwrap();
+        assert_eq!(view.connections.may_open("redis://cache:6379", "redis"), Ok(()));
     }
 }
