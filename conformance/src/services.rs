@@ -32,14 +32,25 @@ pub struct ServerPrograms {
     pub mosquitto: Option<PathBuf>,
 }
 
+/// How a server started for one test is set up, given its directory and port.
+type Configure = fn(&mut Command, &Path, u16) -> std::io::Result<()>;
+
 impl ServerPrograms {
     /// Whether every server `preconditions` name is there.
     pub fn serve(&self, preconditions: &[Precondition]) -> bool {
-        preconditions.iter().all(|precondition| match precondition {
-            Precondition::Redis => self.redis_server.is_some(),
-            Precondition::Mqtt => self.mosquitto.is_some(),
-            _ => true,
+        preconditions.iter().all(|precondition| {
+            self.per_test(precondition).is_none_or(|(_, program, _)| program.is_some())
         })
+    }
+
+    /// For a precondition served by a server of its own in each test: its guest port, its
+    /// program (if found) and how it is set up.
+    fn per_test(&self, precondition: &Precondition) -> Option<(u16, Option<&Path>, Configure)> {
+        match precondition {
+            Precondition::Redis => Some((6379, self.redis_server.as_deref(), redis_server)),
+            Precondition::Mqtt => Some((1883, self.mosquitto.as_deref(), mosquitto)),
+            _ => None,
+        }
     }
 }
 
@@ -71,19 +82,15 @@ impl Services {
         let mut servers = Vec::new();
         let mut ports = BTreeMap::new();
         for precondition in preconditions {
-            let (guest, port) = match precondition {
-                Precondition::HttpEcho => (80, self.http_echo),
-                Precondition::TcpEcho => (7, self.tcp_echo),
-                Precondition::Redis => {
-                    let program = self.programs.redis_server.as_deref();
-                    (6379, start_server(program, redis_server, &mut servers)?.unwrap_or(refused))
+            let (guest, port) = match (precondition, self.programs.per_test(precondition)) {
+                (_, Some((guest, program, configure))) => {
+                    (guest, start_server(program, configure, &mut servers)?.unwrap_or(refused))
                 }
-                Precondition::Mqtt => {
-                    let program = self.programs.mosquitto.as_deref();
-                    (1883, start_server(program, mosquitto, &mut servers)?.unwrap_or(refused))
-                }
-                Precondition::Postgres => (5432, refused),
-                Precondition::KeyValueStore { .. } | Precondition::Sqlite => continue,
+                (Precondition::HttpEcho, None) => (80, self.http_echo),
+                (Precondition::TcpEcho, None) => (7, self.tcp_echo),
+                (Precondition::Postgres, None) => (5432, refused),
+                // The key-value store and SQLite database (the host's own).
+                (_, None) => continue,
             };
             ports.insert(guest, port);
         }
@@ -95,7 +102,7 @@ impl Services {
 /// free port of its own (returned), and kept in `servers`.
 fn start_server(
     program: Option<&Path>,
-    configure: fn(&mut Command, &Path, u16) -> std::io::Result<()>,
+    configure: Configure,
     servers: &mut Vec<Daemon>,
 ) -> Result<Option<u16>, String> {
     let Some(program) = program else {
